@@ -103,8 +103,8 @@ class Precision(NamedTuple):
     n_m: int = 101
     n_x: int = 1000
     n_k: int = 400
-    q_min: float = 1e-6
-    q_max: float = 1e5
+    q_min: float = 1e-5
+    q_max: float = 1e4
 
 
 jax.tree_util.register_static(Precision)

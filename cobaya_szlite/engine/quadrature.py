@@ -1,0 +1,72 @@
+"""Static quadrature rules (NumPy, built once per `Precision`) and a jit-safe interpolator.
+
+The NumPy functions here only ever see static numbers (grid sizes and ranges), never
+traced parameters: their results enter compiled code as constants.
+"""
+
+import jax.numpy as jnp
+import numpy as np
+from scipy.special import sici
+
+
+def simpson_weights(n, dx):
+    """Composite Simpson weights for `n` (odd) equally spaced nodes of spacing `dx`."""
+    if n < 3 or n % 2 == 0:
+        raise ValueError(f"Simpson's rule needs an odd number of nodes >= 3, got {n}")
+    w = np.ones(n)
+    w[1:-1:2] = 4.0
+    w[2:-1:2] = 2.0
+    return w * dx / 3.0
+
+
+def sinc_transform_weights(q, x):
+    """Weights w[i, j] with sum_j w[i, j] f(x_j) = Int_{x_0}^{x_-1} f(x) sin(q_i x)/(q_i x) dx.
+
+    Exact for f piecewise linear between the nodes `x` (Filon-type rule), so the
+    oscillation of the kernel is integrated analytically at any q.
+
+    Parameters
+    ----------
+    q : ndarray, shape (n_q,)
+        Positive wavenumbers (in units of 1/x).
+    x : ndarray, shape (n_x,)
+        Increasing nodes.
+    """
+    q = np.asarray(q, dtype=float)[:, None]
+    a, b = x[None, :-1], x[None, 1:]
+    h = b - a
+    si_b, _ = sici(q * b)
+    si_a, _ = sici(q * a)
+    s = (si_b - si_a) / q
+    c = 2.0 * np.sin(0.5 * q * (a + b)) * np.sin(0.5 * q * h) / q**2
+    w = np.zeros((q.shape[0], x.size))
+    w[:, :-1] += (b * s - c) / h
+    w[:, 1:] += (c - a * s) / h
+    return w
+
+
+def lagrange4_interp(table, t):
+    """Cubic (4-point) Lagrange interpolation of `table` along its last axis.
+
+    Parameters
+    ----------
+    table : Array, shape (..., n)
+        Values at integer positions 0 .. n-1.
+    t : Array, shape (..., m)
+        Fractional positions, clipped to [1, n-3] so the stencil stays inside;
+        leading axes broadcast against those of `table`.
+
+    Returns
+    -------
+    Array of shape (..., m).
+    """
+    n = table.shape[-1]
+    t = jnp.clip(t, 1.0, n - 3.0 - 1e-9)
+    i = jnp.floor(t).astype(jnp.int32)
+    f = t - i
+    take = lambda off: jnp.take_along_axis(table, i + off, axis=-1)  # noqa: E731
+    wm1 = -f * (f - 1.0) * (f - 2.0) / 6.0
+    w0 = (f + 1.0) * (f - 1.0) * (f - 2.0) / 2.0
+    w1 = -(f + 1.0) * f * (f - 2.0) / 2.0
+    w2 = (f + 1.0) * f * (f - 1.0) / 6.0
+    return wm1 * take(-1) + w0 * take(0) + w1 * take(1) + w2 * take(2)
