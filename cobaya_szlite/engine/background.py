@@ -5,6 +5,7 @@ closing the budget. Integrals over redshift use fixed Gauss-Legendre rules, so
 every function is jit-safe and exactly differentiable in `z` and in `cosmo`.
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -89,23 +90,62 @@ def rho_m0(cosmo):
     return RHO_CRIT_100 * omega_m(cosmo)
 
 
-def _growth_integral(a, cosmo):
-    """Int_0^a da' / (a' E(a'))^3 by Gauss-Legendre in t = (a'/a)^(1/2) (smooth integrand)."""
-    a = jnp.asarray(a, dtype=float)
-    t = 0.5 * (1.0 + _GL_X)
-    ap = a[..., None] * t**2
-    ae = ap * E_z(1.0 / ap - 1.0, cosmo)
-    integrand = 2.0 * t * a[..., None] / ae**3
-    return 0.5 * jnp.sum(_GL_W * integrand, axis=-1)
+_GROWTH_LNA0 = np.log(1e-3)
+_GROWTH_STEPS = 128
+_GROWTH_DLNA = -_GROWTH_LNA0 / _GROWTH_STEPS
+
+
+def _growth_rhs(ln_a, state, cosmo):
+    """d/dln a of (D, dD/dln a) for clustering matter in the full background."""
+    om, orad, ol = density_fractions(cosmo)
+    a = jnp.exp(ln_a)
+    e2 = om * a**-3 + orad * a**-4 + ol
+    dlne_dlna = -(3.0 * om * a**-3 + 4.0 * orad * a**-4) / (2.0 * e2)
+    d, dd = state
+    return jnp.stack([dd, -(2.0 + dlne_dlna) * dd + 1.5 * om * a**-3 / e2 * d])
+
+
+def _growth_table(cosmo):
+    """(D, dD/dln a) on the ln a nodes, unnormalised: RK4 from a = 1e-3.
+
+    Initial conditions: the growing (Meszaros) mode D = 1 + 3y/2, y = a/a_eq, exact
+    for matter + radiation; Lambda is negligible (< 1e-8) at a = 1e-3.
+    """
+    om, orad, _ = density_fractions(cosmo)
+    y0 = np.exp(_GROWTH_LNA0) * om / orad
+    state0 = jnp.stack([1.0 + 1.5 * y0, 1.5 * y0])
+    h = _GROWTH_DLNA
+
+    def step(state, ln_a):
+        k1 = _growth_rhs(ln_a, state, cosmo)
+        k2 = _growth_rhs(ln_a + 0.5 * h, state + 0.5 * h * k1, cosmo)
+        k3 = _growth_rhs(ln_a + 0.5 * h, state + 0.5 * h * k2, cosmo)
+        k4 = _growth_rhs(ln_a + h, state + h * k3, cosmo)
+        new = state + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        return new, new
+
+    ln_a = _GROWTH_LNA0 + h * np.arange(_GROWTH_STEPS)
+    _, states = jax.lax.scan(step, state0, ln_a, unroll=8)
+    return jnp.concatenate([state0[None, :], states], axis=0)
 
 
 def growth_factor(z, cosmo):
-    """Linear growth factor D(z), normalised to D(0) = 1.
+    """Linear growth factor D(z) of clustering matter, normalised to D(0) = 1.
 
-    D(a) proportional to E(a) Int_0^a da'/(a'E(a'))^3 (Heath 1977), with the full
-    E(a) including radiation; exact for matter + Lambda.
+    Solves D'' + (2 + dln E/dln a) D' = 3/2 Omega_m(a) D (' = d/dln a) with the full
+    E(a) (radiation included) by fixed-step RK4 from a = 1e-3, and reads it at `z`
+    by cubic Hermite interpolation (relative error < 1e-6). Valid for z < 999.
     """
-    a = 1.0 / (1.0 + jnp.asarray(z, dtype=float))
-    unnorm = E_z(z, cosmo) * _growth_integral(a, cosmo)
-    norm = _growth_integral(jnp.ones(()), cosmo)
-    return unnorm / norm
+    table = _growth_table(cosmo)
+    d, dd = table[:, 0], table[:, 1]
+    ln_a = -jnp.log1p(jnp.asarray(z, dtype=float))
+    t = jnp.clip((ln_a - _GROWTH_LNA0) / _GROWTH_DLNA, 0.0, _GROWTH_STEPS - 1e-9)
+    i = jnp.floor(t).astype(jnp.int32)
+    f = t - i
+    h00 = (1.0 + 2.0 * f) * (1.0 - f) ** 2
+    h10 = f * (1.0 - f) ** 2
+    h01 = f**2 * (3.0 - 2.0 * f)
+    h11 = f**2 * (f - 1.0)
+    h = _GROWTH_DLNA
+    value = h00 * d[i] + h10 * h * dd[i] + h01 * d[i + 1] + h11 * h * dd[i + 1]
+    return value / d[-1]
