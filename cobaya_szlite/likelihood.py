@@ -1,0 +1,122 @@
+"""Cobaya likelihood: Gaussian chi^2 of tSZ (Compton-y) bandpowers.
+
+`TSZBandpowers` reads a data folder in the format of `cobaya_szlite.bandpowers`
+(bandpowers, optional covariance, trispectrum and foreground templates),
+requests ``Cl_sz`` at the bins' ell_eff and returns ln L = -chi^2 / 2 with
+
+    model_i = D^1h(ell_i) + D^2h(ell_i) + sum_k A_k template_k,i
+
+(all in D_ell x 1e12). Options are in ``TSZBandpowers.yaml``. A data set with
+fixed files and its own nuisance parameters is a subclass that changes only
+the yaml defaults (``data_folder``, file names, ``foregrounds`` and ``params``).
+"""
+
+import os
+
+import numpy as np
+from cobaya.likelihood import Likelihood
+from cobaya.log import LoggedError
+
+from .bandpowers import Chi2, DataFormatError, load_bandpowers
+
+__all__ = ["TSZBandpowers", "MOCK_DATA_FOLDER"]
+
+#: The packaged noiseless + noisy mock (see its README.md).
+MOCK_DATA_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mock")
+
+
+class TSZBandpowers(Likelihood):
+    """Bandpower chi^2 for the tSZ power spectrum (data format in `bandpowers`)."""
+
+    # Options (defaults and comments in TSZBandpowers.yaml)
+    data_folder: str | None
+    bandpowers_file: str
+    covariance_file: str | None
+    trispectrum_file: str | None
+    f_sky: float | None
+    foregrounds: dict | None
+    ell_min: float | None
+    ell_max: float | None
+
+    def initialize(self):
+        """Load and check the data; any problem raises LoggedError."""
+        folder = self.data_folder or MOCK_DATA_FOLDER
+        folder = os.path.expanduser(folder)
+        if not os.path.isabs(folder):
+            folder = os.path.abspath(folder)
+        self.folder = folder
+        if self.foregrounds is not None and not isinstance(self.foregrounds, dict):
+            raise LoggedError(
+                self.log,
+                "Option 'foregrounds' must map amplitude names to templates; got %r.",
+                self.foregrounds,
+            )
+        try:
+            self.data = load_bandpowers(
+                folder,
+                self.bandpowers_file,
+                covariance_file=self.covariance_file,
+                trispectrum_file=self.trispectrum_file,
+                f_sky=self.f_sky,
+                foregrounds=self.foregrounds,
+                ell_min=self.ell_min,
+                ell_max=self.ell_max,
+            )
+            label = "Covariance from " + ", ".join(
+                os.path.join(folder, name)
+                for name in (self.covariance_file or self.bandpowers_file, self.trispectrum_file)
+                if name
+            )
+            self.chi2 = Chi2(self.data.cov, label=label)
+        except DataFormatError as excpt:
+            raise LoggedError(self.log, "%s", excpt) from None
+        self._amplitudes = list(self.data.templates)
+        self._templates = np.array([self.data.templates[k] for k in self._amplitudes])
+        self._index = None
+        self.log.info(
+            "%d bandpowers, %g <= ell_eff <= %g, from '%s'.",
+            len(self.data.ell),
+            self.data.ell[0],
+            self.data.ell[-1],
+            folder,
+        )
+
+    def get_can_support_params(self):
+        """Foreground amplitudes may be declared in the global ``params`` block."""
+        return list(self.foregrounds or {})
+
+    def initialize_with_params(self):
+        """Every foreground amplitude must be an input parameter."""
+        missing = sorted(set(self._amplitudes) - set(self.input_params))
+        if missing:
+            raise LoggedError(
+                self.log,
+                "Foreground amplitude(s) %s have no parameter: declare them under 'params'.",
+                missing,
+            )
+
+    def get_requirements(self):
+        """``Cl_sz`` at the selected bins' ell_eff."""
+        return {"Cl_sz": {"ell": self.data.ell}}
+
+    def model(self, cl_sz, amplitudes=()):
+        """Model bandpowers (D_ell x 1e12) from a ``Cl_sz`` dict and foreground amplitudes.
+
+        ``amplitudes`` follows the order of the ``foregrounds`` option.
+        """
+        if self._index is None:
+            index = np.searchsorted(cl_sz["ell"], self.data.ell)
+            index = np.minimum(index, len(cl_sz["ell"]) - 1)
+            if not np.allclose(cl_sz["ell"][index], self.data.ell, rtol=1e-12, atol=0):
+                raise LoggedError(self.log, "Cl_sz was not computed at the data ell_eff.")
+            self._index = index
+        model = cl_sz["1h"][self._index] + cl_sz["2h"][self._index]
+        if len(self._amplitudes):
+            model = model + np.asarray(amplitudes, dtype=float) @ self._templates
+        return model
+
+    def logp(self, **params_values):
+        """ln L = -chi^2 / 2 as a Python float."""
+        amplitudes = [params_values[name] for name in self._amplitudes]
+        model = self.model(self.provider.get_Cl_sz(), amplitudes)
+        return -0.5 * self.chi2(self.data.d - model)

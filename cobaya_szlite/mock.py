@@ -1,0 +1,140 @@
+"""The packaged mock tSZ bandpowers: fiducial, binning, noise and writer.
+
+`write_mock` is what ``scripts/make_mock.py`` runs to make
+``cobaya_szlite/data/mock/``; tests call it with a small `Precision` to make a
+mock that an `SZTheory` with the same precision reproduces exactly.
+
+Model: the engine's D_ell^1h + D_ell^2h (D_ell x 1e12) at the fiducial below,
+evaluated at each bin's ell_eff (no bin averaging, like the published Planck
+tSZ likelihoods).
+
+Bins: N_BINS bins with integer edges log-spaced over 10 <= ell <= 3000;
+ell_eff is the mean multipole of the bin and n_ell its number of multipoles.
+
+Covariance: Gaussian (cosmic variance + noise), diagonal across bins,
+
+    var(D_b) = 2 (D_b + N_b)^2 / ((2 ell_eff + 1) n_ell f_sky),
+
+with N_b the noise power (D_ell x 1e12) of a white-noise y-map with a Gaussian
+beam, N_ell = NOISE_WHITE exp(ell (ell + 1) theta^2 / (8 ln 2)). No
+non-Gaussian (trispectrum) term yet.
+
+Noisy realisation: data = truth + L z with L L^T = covariance and
+z ~ N(0, 1) from numpy's ``default_rng(SEED)``. Everything is recorded in
+``truth.yaml`` beside the data.
+"""
+
+import math
+import os
+import subprocess
+
+import numpy as np
+
+from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy
+from .theory import INPUT_PARAMS
+
+__all__ = ["FIDUCIAL_COSMO", "FIDUCIAL_PROFILE", "FIDUCIAL_PARAMS", "bins", "noise_d", "write_mock"]
+
+#: Fiducial: Planck 2018-like cosmology, Arnaud et al. 2010 profile, B = 1.25.
+FIDUCIAL_COSMO = CosmoParams(omega_b=0.02242, omega_cdm=0.11933, H0=67.66, n_s=0.9665, sigma8=0.8102)
+FIDUCIAL_PROFILE = ProfileParamsA10(
+    P0=8.130, c500=1.156, gamma=0.3292, alpha=1.062, beta=5.4807, alpha_p=0.12, B=1.25
+)
+#: The fiducial as SZTheory input parameters (class_sz names).
+FIDUCIAL_PARAMS = dict(zip(INPUT_PARAMS, map(float, FIDUCIAL_COSMO + FIDUCIAL_PROFILE)))
+N_BINS = 20
+ELL_RANGE = (10, 3000)
+F_SKY = 0.47
+NOISE_WHITE = 2.0e-18  # white-noise power of the y-map [sr]
+BEAM_FWHM_ARCMIN = 5.0
+SEED = 20150122
+
+_HEADER = "ell_eff  D_ell x 1e12  sigma  (tSZ only; see README.md)"
+
+
+def bins():
+    """Inclusive integer bin edges ell_lo, ell_hi, the mean ell_eff and n_ell."""
+    edges = np.round(np.geomspace(ELL_RANGE[0], ELL_RANGE[1] + 1, N_BINS + 1)).astype(int)
+    assert len(np.unique(edges)) == N_BINS + 1
+    lo, hi = edges[:-1], edges[1:] - 1
+    return lo, hi, 0.5 * (lo + hi), hi - lo + 1
+
+
+def noise_d(ell):
+    """Noise power of the mock y-map in D_ell x 1e12."""
+    theta = math.radians(BEAM_FWHM_ARCMIN / 60.0)
+    n_ell = NOISE_WHITE * np.exp(ell * (ell + 1) * theta**2 / (8 * math.log(2)))
+    return 1e12 * ell * (ell + 1) * n_ell / (2 * math.pi)
+
+
+def _git_commit():
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return result.stdout.strip()
+
+
+def write_mock(out, precision=Precision()):
+    """Write the mock files into folder ``out``; return the truth D_ell x 1e12.
+
+    Files: bandpowers_noiseless.txt and bandpowers.txt (ell_eff, D_ell x 1e12,
+    sigma), covariance.txt, truth_cl.txt (ell_eff, D_1h, D_2h, N_b), bins.txt
+    and truth.yaml (parameters, precision, noise, seed).
+    """
+    os.makedirs(out, exist_ok=True)
+    lo, hi, ell, n_ell = bins()
+    cl_1h, cl_2h = cl_yy(FIDUCIAL_COSMO, FIDUCIAL_PROFILE, ell, precision=precision)
+    to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
+    d_1h, d_2h = np.asarray(cl_1h) * to_d, np.asarray(cl_2h) * to_d
+    truth = d_1h + d_2h
+    noise = noise_d(ell)
+    variance = 2 * (truth + noise) ** 2 / ((2 * ell + 1) * n_ell * F_SKY)
+    cov = np.diag(variance)
+    sigma = np.sqrt(variance)
+    rng = np.random.default_rng(SEED)
+    noisy = truth + np.linalg.cholesky(cov) @ rng.standard_normal(len(ell))
+
+    def save(name, columns, header, fmt="%.12e"):
+        np.savetxt(os.path.join(out, name), columns, fmt=fmt, header=header)
+
+    save("bandpowers_noiseless.txt", np.column_stack([ell, truth, sigma]), _HEADER + "; noiseless: the truth")
+    save("bandpowers.txt", np.column_stack([ell, noisy, sigma]), _HEADER + f"; noisy realisation, seed {SEED}")
+    save("covariance.txt", cov, f"{len(ell)} x {len(ell)} Gaussian covariance of D_ell x 1e12, f_sky = {F_SKY}")
+    save(
+        "truth_cl.txt",
+        np.column_stack([ell, d_1h, d_2h, noise]),
+        "ell_eff  D_1h x 1e12  D_2h x 1e12  noise N_b (D_ell x 1e12)",
+    )
+    save("bins.txt", np.column_stack([lo, hi, ell, n_ell]), "ell_lo  ell_hi (inclusive)  ell_eff  n_ell",
+         fmt=["%d", "%d", "%.1f", "%d"])
+
+    def value(v):
+        return ".inf" if v == math.inf else repr(v)
+
+    lines = [
+        "# Truth and settings of this mock (written by cobaya_szlite.mock.write_mock).",
+        f"# Engine commit when generated: {_git_commit()}",
+        "params:  # SZTheory input parameters (class_sz names)",
+        *[f"  {name}: {v!r}" for name, v in FIDUCIAL_PARAMS.items()],
+        "derived:",
+        f"  Omega_m: {(FIDUCIAL_COSMO.omega_b + FIDUCIAL_COSMO.omega_cdm) / (FIDUCIAL_COSMO.H0 / 100) ** 2!r}",
+        "precision:  # engine Precision used",
+        *[f"  {k}: {value(v)}" for k, v in precision._asdict().items()],
+        f"n_bins: {N_BINS}",
+        f"ell_range: [{ELL_RANGE[0]}, {ELL_RANGE[1]}]",
+        f"f_sky: {F_SKY}",
+        f"noise_white: {NOISE_WHITE!r}  # sr",
+        f"beam_fwhm_arcmin: {BEAM_FWHM_ARCMIN}",
+        f"seed: {SEED}  # numpy.random.default_rng",
+        f"chi2_noisy_vs_truth: {float(np.sum((noisy - truth) ** 2 / variance)):.4f}",
+    ]
+    with open(os.path.join(out, "truth.yaml"), "w", encoding="utf-8") as stream:
+        stream.write("\n".join(lines) + "\n")
+    return truth

@@ -1,0 +1,179 @@
+"""Cobaya theory component: the tSZ power spectrum from the JAX engine.
+
+`SZTheory` takes class_sz-named input parameters and provides ``Cl_sz`` =
+``{"ell", "1h", "2h"}`` in D_ell x 1e12 = 1e12 ell(ell+1) C_ell^yy / (2 pi)
+at the multipoles its likelihoods request, plus the derived parameters
+``Omega_m`` and ``F_sz = sigma8 (Omega_m / B)^0.40 h^-0.21``. Options and
+parameter defaults are in ``SZTheory.yaml`` beside this module.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from cobaya.log import LoggedError
+from cobaya.theory import Theory
+
+from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy, validate
+
+__all__ = ["SZTheory", "INPUT_PARAMS"]
+
+#: Cobaya (class_sz) input parameter names, in engine order: CosmoParams fields,
+#: then ProfileParamsA10 fields.
+INPUT_PARAMS = {
+    "omega_b": "omega_b",
+    "omega_cdm": "omega_cdm",
+    "H0": "H0",
+    "n_s": "n_s",
+    "sigma8": "sigma8",
+    "P0GNFW": "P0",
+    "c500": "c500",
+    "gammaGNFW": "gamma",
+    "alphaGNFW": "alpha",
+    "betaGNFW": "beta",
+    "alpha_p": "alpha_p",
+    "B": "B",
+}
+assert tuple(INPUT_PARAMS.values()) == CosmoParams._fields + ProfileParamsA10._fields
+_N_COSMO = len(CosmoParams._fields)
+
+
+def _to_pytrees(values):
+    """Split a sequence of input values (INPUT_PARAMS order) into engine pytrees."""
+    return CosmoParams(*values[:_N_COSMO]), ProfileParamsA10(*values[_N_COSMO:])
+
+
+class SZTheory(Theory):
+    """tSZ C_ell^yy (1-halo and 2-halo) from `cobaya_szlite.cl_yy`.
+
+    One jitted function of the input parameters is compiled at the first
+    evaluation after the requested multipoles are known and reused for every
+    later point. Unphysical points (those `cobaya_szlite.validate` rejects,
+    where the engine returns non-finite C_ell) return False: zero
+    likelihood, never NaN.
+    """
+
+    # Options (defaults and comments in SZTheory.yaml)
+    precision: dict
+    ell_min: float
+    ell_max: float
+    n_ell_default: int
+
+    def initialize(self):
+        """Check the options and build the engine `Precision`."""
+        settings = dict(self.precision or {})
+        unknown = sorted(set(settings) - set(Precision._fields))
+        if unknown:
+            raise LoggedError(
+                self.log,
+                "Unknown precision setting(s) %s; allowed: %s.",
+                unknown,
+                list(Precision._fields),
+            )
+        defaults = Precision()
+        try:
+            converted = {
+                key: (int(value) if isinstance(getattr(defaults, key), int) else float(value))
+                for key, value in settings.items()
+            }
+            self._precision = Precision(**{**defaults._asdict(), **converted})
+            validate(CosmoParams(), ProfileParamsA10(), precision=self._precision)
+        except (TypeError, ValueError) as excpt:
+            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", settings, excpt)
+        if not 0 < float(self.ell_min) < float(self.ell_max):
+            raise LoggedError(
+                self.log,
+                "Options need 0 < ell_min < ell_max; got ell_min=%r, ell_max=%r.",
+                self.ell_min,
+                self.ell_max,
+            )
+        self._ells = np.zeros(0)
+        self._function = None
+        self.n_compilations = 0
+
+    def get_can_provide(self):
+        """``Cl_sz`` is available through ``provider.get_Cl_sz()``."""
+        return ["Cl_sz"]
+
+    def must_provide(self, **requirements):
+        """Record the multipoles requested with ``Cl_sz: {ell: [...]}``.
+
+        Without ``ell``, ``n_ell_default`` log-spaced multipoles over
+        [ell_min, ell_max] are computed (as class_sz computes its own grid).
+        Multipoles from several likelihoods are merged.
+        """
+        super().must_provide(**requirements)
+        if "Cl_sz" not in requirements:
+            return None
+        options = dict(requirements["Cl_sz"] or {})
+        unknown = sorted(set(options) - {"ell"})
+        if unknown:
+            raise LoggedError(
+                self.log, "Unknown 'Cl_sz' requirement option(s) %s; allowed: ['ell'].", unknown
+            )
+        ell = options.get("ell")
+        if ell is None:
+            ell = np.geomspace(self.ell_min, self.ell_max, int(self.n_ell_default))
+        ell = np.atleast_1d(np.asarray(ell, dtype=float))
+        outside = ell[~((ell >= self.ell_min) & (ell <= self.ell_max))]
+        if ell.ndim != 1 or len(outside):
+            raise LoggedError(
+                self.log,
+                "Cl_sz requested at ell = %s, outside this theory's range "
+                "[ell_min, ell_max] = [%g, %g] (options 'ell_min', 'ell_max').",
+                outside.tolist() if ell.ndim == 1 else ell.tolist(),
+                self.ell_min,
+                self.ell_max,
+            )
+        self._ells = np.union1d(self._ells, ell)
+        self._function = None
+        return None
+
+    def _compile(self):
+        """Jit the map (12 input values) -> (2, n_ell) array of D_ell x 1e12."""
+        ells = jnp.asarray(self._ells)
+        to_d = 1e12 * ells * (ells + 1) / (2 * math.pi)
+        precision = self._precision
+
+        def d_ell(values):
+            self.n_compilations += 1  # runs only while tracing
+            cosmo, profile = _to_pytrees(values)
+            one_halo, two_halo = cl_yy(cosmo, profile, ells, precision=precision)
+            return jnp.stack([one_halo * to_d, two_halo * to_d])
+
+        self._function = jax.jit(d_ell)
+
+    def calculate(self, state, want_derived=True, **params_values_dict):
+        """Fill ``state["Cl_sz"]`` (numpy arrays) and the derived parameters.
+
+        Returns False (zero likelihood) at unphysical points.
+        """
+        values = np.array([params_values_dict[name] for name in INPUT_PARAMS], dtype=float)
+        if self._function is None:
+            self._compile()
+        # The engine's in-graph guard gives non-finite C_ell exactly where
+        # `validate` would refuse the point; ask `validate` only for the reason.
+        d_ell = np.asarray(self._function(values))
+        if not np.all(np.isfinite(d_ell)):
+            try:
+                validate(*_to_pytrees(values), precision=self._precision)
+                reason = "non-finite C_ell"
+            except ValueError as excpt:
+                reason = str(excpt)
+            self.log.debug("Zero likelihood at %r: %s", params_values_dict, reason)
+            return False
+        cosmo, profile = _to_pytrees(values)
+        state["Cl_sz"] = {"ell": self._ells, "1h": d_ell[0], "2h": d_ell[1]}
+        if want_derived:
+            h = float(cosmo.H0) / 100.0
+            omega_m = float(cosmo.omega_b + cosmo.omega_cdm) / h**2
+            state["derived"] = {
+                "Omega_m": omega_m,
+                "F_sz": float(cosmo.sigma8) * (omega_m / float(profile.B)) ** 0.40 * h**-0.21,
+            }
+        return True
+
+    def get_Cl_sz(self):
+        """``{"ell", "1h", "2h"}``: multipoles and D_ell x 1e12 (numpy arrays)."""
+        return self.current_state["Cl_sz"]
