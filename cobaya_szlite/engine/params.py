@@ -99,10 +99,10 @@ class Precision(NamedTuple):
     m_min: float = 1e10
     m_max: float = 5e15
     x_out: float = math.inf
-    n_z: int = 101
-    n_m: int = 101
-    n_x: int = 1000
-    n_k: int = 400
+    n_z: int = 61
+    n_m: int = 61
+    n_x: int = 400
+    n_k: int = 200
     q_min: float = 1e-5
     q_max: float = 1e4
 

@@ -16,7 +16,7 @@ from .background import E_z, angular_diameter_distance, h_of, rho_crit
 from .constants import Y_PER_EV_CM3_MPC
 from .halos import r500
 from .params import Precision
-from .quadrature import lagrange4_interp, sinc_transform_weights
+from .quadrature import lagrange4_interp, spline_sinc_transform_weights
 
 P500_NORM_EV_CM3 = 1.65
 """A10 normalisation of P500 [eV cm^-3] at h70 = 1, E = 1, M = 3e14 h70^-1 Msun."""
@@ -81,15 +81,13 @@ def fourier_table(precision):
     n_q = int(np.ceil(np.log(precision.q_max / precision.q_min) / dln_q)) + 1
     q = np.exp(ln_q0 + dln_q * np.arange(n_q))
     x_hi = X_INF if np.isinf(precision.x_out) else precision.x_out
-    x = np.concatenate([[0.0], np.geomspace(X_MIN, x_hi, precision.n_x - 1)])
-    return FourierTable(ln_q0, dln_q, x, sinc_transform_weights(q, x))
+    x = np.geomspace(X_MIN, x_hi, precision.n_x)
+    return FourierTable(ln_q0, dln_q, x, spline_sinc_transform_weights(q, x))
 
 
 def fourier_on_table(profile, table):
     """u(q) = Int_0^x_out x^2 p(x) sin(qx)/(qx) dx at the nodes of `table`."""
-    x = table.x[1:]
-    integrand = jnp.concatenate([jnp.zeros(1), x**2 * gnfw_shape(x, profile)])
-    return table.weights @ integrand
+    return table.weights @ (table.x**2 * gnfw_shape(table.x, profile))
 
 
 def profile_fourier(q, profile, precision=Precision()):

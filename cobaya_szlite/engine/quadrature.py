@@ -6,6 +6,7 @@ traced parameters: their results enter compiled code as constants.
 
 import jax.numpy as jnp
 import numpy as np
+from scipy.interpolate import CubicSpline
 from scipy.special import sici
 
 
@@ -43,6 +44,23 @@ def sinc_transform_weights(q, x):
     w[:, :-1] += (b * s - c) / h
     w[:, 1:] += (c - a * s) / h
     return w
+
+
+def spline_sinc_transform_weights(q, x, refine=8):
+    """Weights w[i, j] with sum_j w[i, j] f(x_j) = Int_0^{x_-1} f(x) sin(q_i x)/(q_i x) dx.
+
+    f is represented by the cubic spline through (ln x_j, f_j) (not-a-knot), sampled on a
+    grid `refine` times finer and integrated there with the exact piecewise-linear rule;
+    f is taken to vanish linearly between 0 and x_0. Positive, log-spaced `x` expected.
+    The spline keeps the rule accurate at large q, where the kinks of a coarse
+    piecewise-linear f would dominate the small oscillating integral.
+    """
+    ln_x = np.log(x)
+    ln_fine = np.linspace(ln_x[0], ln_x[-1], refine * (x.size - 1) + 1)
+    cardinal = CubicSpline(ln_x, np.eye(x.size), axis=0)(ln_fine)
+    x_fine = np.concatenate([[0.0], np.exp(ln_fine)])
+    cardinal = np.concatenate([np.zeros((1, x.size)), cardinal], axis=0)
+    return sinc_transform_weights(q, x_fine) @ cardinal
 
 
 def lagrange4_interp(table, t):
