@@ -7,6 +7,7 @@ at the multipoles its likelihoods request, plus the derived parameters
 parameter defaults are in ``SZTheory.yaml`` beside this module.
 """
 
+import functools
 import math
 
 import jax
@@ -39,9 +40,33 @@ assert tuple(INPUT_PARAMS.values()) == CosmoParams._fields + ProfileParamsA10._f
 _N_COSMO = len(CosmoParams._fields)
 
 
+#: Number of times the engine has been traced (compiled) by `SZTheory` in this process.
+n_compilations = 0
+
+
 def _to_pytrees(values):
     """Split a sequence of input values (INPUT_PARAMS order) into engine pytrees."""
     return CosmoParams(*values[:_N_COSMO]), ProfileParamsA10(*values[_N_COSMO:])
+
+
+@functools.lru_cache(maxsize=8)
+def _d_ell_function(ells, precision):
+    """Jitted map (12 input values) -> (2, n_ell) array of D_ell^1h, D_ell^2h x 1e12.
+
+    Cached on (ells, precision), so models built again in one process (tests,
+    notebooks) reuse the compiled code.
+    """
+    ell = jnp.asarray(ells)
+    to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
+
+    def d_ell(values):
+        global n_compilations
+        n_compilations += 1  # runs only while tracing
+        cosmo, profile = _to_pytrees(values)
+        one_halo, two_halo = cl_yy(cosmo, profile, ell, precision=precision)
+        return jnp.stack([one_halo * to_d, two_halo * to_d])
+
+    return jax.jit(d_ell)
 
 
 class SZTheory(Theory):
@@ -49,7 +74,8 @@ class SZTheory(Theory):
 
     One jitted function of the input parameters is compiled at the first
     evaluation after the requested multipoles are known and reused for every
-    later point. Unphysical points (those `cobaya_szlite.validate` rejects,
+    later point (and by any model in the process with the same multipoles and
+    precision). Unphysical points (those `cobaya_szlite.validate` rejects,
     where the engine returns non-finite C_ell) return False: zero
     likelihood, never NaN.
     """
@@ -90,7 +116,6 @@ class SZTheory(Theory):
             )
         self._ells = np.zeros(0)
         self._function = None
-        self.n_compilations = 0
 
     def get_can_provide(self):
         """``Cl_sz`` is available through ``provider.get_Cl_sz()``."""
@@ -130,20 +155,6 @@ class SZTheory(Theory):
         self._function = None
         return None
 
-    def _compile(self):
-        """Jit the map (12 input values) -> (2, n_ell) array of D_ell x 1e12."""
-        ells = jnp.asarray(self._ells)
-        to_d = 1e12 * ells * (ells + 1) / (2 * math.pi)
-        precision = self._precision
-
-        def d_ell(values):
-            self.n_compilations += 1  # runs only while tracing
-            cosmo, profile = _to_pytrees(values)
-            one_halo, two_halo = cl_yy(cosmo, profile, ells, precision=precision)
-            return jnp.stack([one_halo * to_d, two_halo * to_d])
-
-        self._function = jax.jit(d_ell)
-
     def calculate(self, state, want_derived=True, **params_values_dict):
         """Fill ``state["Cl_sz"]`` (numpy arrays) and the derived parameters.
 
@@ -151,7 +162,7 @@ class SZTheory(Theory):
         """
         values = np.array([params_values_dict[name] for name in INPUT_PARAMS], dtype=float)
         if self._function is None:
-            self._compile()
+            self._function = _d_ell_function(tuple(self._ells.tolist()), self._precision)
         # The engine's in-graph guard gives non-finite C_ell exactly where
         # `validate` would refuse the point; ask `validate` only for the reason.
         d_ell = np.asarray(self._function(values))

@@ -1,0 +1,78 @@
+"""Shared helpers for the Cobaya tests (tests/test_cobaya_*.py).
+
+Expensive objects are cached at module level (functools.cache), so every test
+module shares one mock folder and one compiled engine per (ells, precision).
+"""
+
+import copy
+import functools
+import os
+import tempfile
+
+import numpy as np
+from cobaya.model import get_model
+from cobaya.yaml import yaml_load_file
+
+from cobaya_szlite.mock import FIDUCIAL_PARAMS, write_mock
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+YAML_DIR = os.path.join(REPO, "yaml")
+PLANCK_FOLDER = os.path.join(REPO, "..", "shared", "data", "planck2015_tsz")
+
+#: Small engine precision for tests where exact accuracy is not the point
+#: (C_ell within 0.5% of the defaults; compile time is the same).
+TEST_PRECISION = {"n_z": 41, "n_m": 41, "n_x": 200, "n_k": 100}
+THEORY = "cobaya_szlite.SZTheory"
+LIKE = "cobaya_szlite.TSZBandpowers"
+TRUTH = dict(FIDUCIAL_PARAMS)
+
+
+@functools.cache
+def mock_folder():
+    """A mock made at TEST_PRECISION (same bins, noise and seed as the packaged one)."""
+    import cobaya_szlite as sz
+
+    folder = tempfile.mkdtemp(prefix="szlite_mock_")
+    write_mock(folder, precision=sz.Precision(**TEST_PRECISION))
+    return folder
+
+
+def load_yaml(name, test_precision=True, folder=True):
+    """Input dict of yaml/<name>, with the test precision and test mock folder."""
+    info = yaml_load_file(os.path.join(YAML_DIR, name))
+    if test_precision:
+        info["theory"][THEORY]["precision"] = dict(TEST_PRECISION)
+    if folder:
+        info["likelihood"][LIKE]["data_folder"] = mock_folder()
+    info.pop("output", None)
+    return info
+
+
+def simple_info(like_options=None, params=None, theory_options=None):
+    """Input dict: SZTheory + TSZBandpowers on the test mock, sigma8 sampled."""
+    like = {"data_folder": mock_folder(), "bandpowers_file": "bandpowers_noiseless.txt"}
+    like.update(like_options or {})
+    theory = {"precision": dict(TEST_PRECISION)}
+    theory.update(theory_options or {})
+    info = {
+        "theory": {THEORY: theory},
+        "likelihood": {LIKE: like},
+        "params": params
+        or {"sigma8": {"prior": {"min": 0.6, "max": 1.0}, "ref": 0.8102, "latex": r"\sigma_8"}},
+    }
+    return copy.deepcopy(info)
+
+
+@functools.cache
+def noiseless_model():
+    """Model (cached): noiseless test mock, sigma8 sampled."""
+    return get_model(simple_info())
+
+
+def numpy_chi2(data_file, cl_sz, cov=None):
+    """Independent chi^2 from a bandpower file and a Cl_sz dict (np.linalg.solve)."""
+    ell, d, sigma = np.loadtxt(data_file, unpack=True, usecols=(0, 1, 2))
+    model = np.interp(ell, cl_sz["ell"], cl_sz["1h"] + cl_sz["2h"])
+    cov = np.diag(sigma**2) if cov is None else cov
+    r = d - model
+    return float(r @ np.linalg.solve(cov, r))

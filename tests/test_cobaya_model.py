@@ -1,0 +1,223 @@
+"""SZTheory + TSZBandpowers through cobaya.model.get_model: values, products, YAML."""
+
+import math
+import os
+import shutil
+
+import numpy as np
+import pytest
+from cobaya.model import get_model
+
+import cobaya_szlite.theory as theory_module
+from cobaya_fixtures import (
+    LIKE,
+    PLANCK_FOLDER,
+    THEORY,
+    TRUTH,
+    load_yaml,
+    mock_folder,
+    noiseless_model,
+    numpy_chi2,
+    simple_info,
+)
+from cobaya_szlite.likelihood import MOCK_DATA_FOLDER
+
+
+def _at_truth(model):
+    return {p: TRUTH[p] for p in model.parameterization.sampled_params()}
+
+
+def _like(model, name=LIKE):
+    return model.likelihood[name]
+
+
+@pytest.mark.parametrize("name", ["quickstart.yaml", "mcmc_mock.yaml", "minimize_mock.yaml"])
+def test_yaml_models(name):
+    info = load_yaml(name)
+    info.pop("sampler")
+    model = get_model(info)
+    point = _at_truth(model)
+    loglikes, derived = model.loglikes(point)
+    file = info["likelihood"][LIKE]["bandpowers_file"]
+    expected = numpy_chi2(os.path.join(mock_folder(), file), model.provider.get_Cl_sz())
+    assert -2 * loglikes[0] == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    if "noiseless" in file:
+        assert -2 * loglikes[0] < 1e-6
+    else:
+        assert 5 < -2 * loglikes[0] < 40  # 20 bins
+    assert np.all(np.isfinite(derived))
+
+
+def test_truth_of_noiseless_mock():
+    model = noiseless_model()
+    logp = model.loglike({"sigma8": TRUTH["sigma8"]}, return_derived=False)
+    assert -2 * logp < 1e-6
+    cl_sz = model.provider.get_Cl_sz()
+    assert -2 * logp == pytest.approx(
+        numpy_chi2(os.path.join(mock_folder(), "bandpowers_noiseless.txt"), cl_sz), abs=1e-12
+    )
+    # away from the truth the chi^2 is large and still matches numpy
+    logp = model.loglike({"sigma8": 0.8}, return_derived=False)
+    cl_sz = model.provider.get_Cl_sz()
+    expected = numpy_chi2(os.path.join(mock_folder(), "bandpowers_noiseless.txt"), cl_sz)
+    assert expected > 100
+    assert -2 * logp == pytest.approx(expected, rel=1e-12)
+
+
+def test_products_are_numpy_and_python_floats():
+    model = noiseless_model()
+    model.loglikes({"sigma8": 0.81})
+    cl_sz = model.provider.get_Cl_sz()
+    assert set(cl_sz) == {"ell", "1h", "2h"}
+    for key in cl_sz:
+        assert type(cl_sz[key]) is np.ndarray and cl_sz[key].dtype == np.float64
+    assert np.all(cl_sz["1h"] > 0) and np.all(cl_sz["2h"] > 0)
+    like = _like(model)
+    assert type(like.current_state["logp"]) is float
+    derived = model.theory[THEORY].current_derived
+    h = TRUTH["H0"] / 100
+    omega_m = (TRUTH["omega_b"] + TRUTH["omega_cdm"]) / h**2
+    assert type(derived["Omega_m"]) is float and derived["Omega_m"] == pytest.approx(omega_m)
+    assert derived["F_sz"] == pytest.approx(0.81 * (omega_m / TRUTH["B"]) ** 0.4 * h**-0.21)
+    # units: D_ell x 1e12 of the engine's C_ell
+    import cobaya_szlite as sz
+
+    cosmo = sz.CosmoParams(*[TRUTH[p] for p in list(TRUTH)[:5]])._replace(sigma8=0.81)
+    profile = sz.ProfileParamsA10(*[TRUTH[p] for p in list(TRUTH)[5:]])
+    ell = cl_sz["ell"][:3]
+    c1, c2 = sz.cl_yy(cosmo, profile, ell, precision=sz.Precision(**model.theory[THEORY].precision))
+    to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
+    np.testing.assert_allclose(cl_sz["1h"][:3], np.asarray(c1) * to_d, rtol=1e-10)
+    np.testing.assert_allclose(cl_sz["2h"][:3], np.asarray(c2) * to_d, rtol=1e-10)
+
+
+def test_compiled_once_per_run():
+    model = noiseless_model()
+    model.loglike({"sigma8": 0.8})
+    before = theory_module.n_compilations
+    for sigma8 in np.linspace(0.7, 0.9, 7):
+        assert np.isfinite(model.loglike({"sigma8": sigma8}, return_derived=False))
+    assert theory_module.n_compilations == before
+    # a second model with the same multipoles and precision reuses the compiled code
+    get_model(simple_info()).loglike({"sigma8": 0.8})
+    assert theory_module.n_compilations == before
+
+
+def test_unphysical_points_give_zero_likelihood():
+    params = {
+        "sigma8": {"prior": {"min": -1, "max": 2}},
+        "betaGNFW": {"prior": {"min": 0, "max": 10}},
+        "gammaGNFW": {"prior": {"min": 0, "max": 10}},
+    }
+    model = get_model(simple_info(params=params))
+    good = {"sigma8": 0.81, "betaGNFW": TRUTH["betaGNFW"], "gammaGNFW": TRUTH["gammaGNFW"]}
+    assert np.isfinite(model.logpost(good))
+    for bad in ({"sigma8": -0.1}, {"sigma8": 0.0}, {"betaGNFW": 0.3, "gammaGNFW": 0.5}):
+        point = {**good, **bad}
+        logpost = model.logposterior(point)
+        assert logpost.logpost == -np.inf
+        assert not np.any(np.isnan(logpost.loglikes))
+    assert np.isfinite(model.logpost(good))
+
+
+def test_ell_selection_and_two_likelihoods_share_the_theory():
+    info = simple_info()
+    info["likelihood"] = {
+        "low": {"class": LIKE, "data_folder": mock_folder(), "ell_max": 500,
+                "bandpowers_file": "bandpowers.txt"},
+        "high": {"class": LIKE, "data_folder": mock_folder(), "ell_min": 500,
+                 "bandpowers_file": "bandpowers.txt", "covariance_file": "covariance.txt"},
+    }
+    model = get_model(info)
+    loglikes, _ = model.loglikes({"sigma8": 0.81})
+    cl_sz = model.provider.get_Cl_sz()
+    assert len(cl_sz["ell"]) == 20
+    ell, d, sigma = np.loadtxt(os.path.join(mock_folder(), "bandpowers.txt"), unpack=True)
+    chi = (d - (cl_sz["1h"] + cl_sz["2h"])) / sigma
+    low = ell <= 500
+    assert model.likelihood["low"].data.ell.max() <= 500
+    assert -2 * loglikes[0] == pytest.approx(np.sum(chi[low] ** 2), rel=1e-12)
+    assert -2 * loglikes[1] == pytest.approx(np.sum(chi[~low] ** 2), rel=1e-12)
+
+
+def test_class_sz_style_request_without_ells():
+    from cobaya.likelihood import Likelihood
+
+    class GridUser(Likelihood):
+        def get_requirements(self):
+            return {"Cl_sz": {}}
+
+        def logp(self, **params_values):
+            cl_sz = self.provider.get_Cl_sz()
+            return -float(np.sum(cl_sz["1h"] + cl_sz["2h"])) * 1e-3
+
+    info = simple_info(theory_options={"n_ell_default": 9, "ell_min": 10, "ell_max": 1000})
+    info["likelihood"] = {"grid": GridUser}
+    model = get_model(info)
+    assert np.isfinite(model.loglike({"sigma8": 0.81}, return_derived=False))
+    np.testing.assert_allclose(model.provider.get_Cl_sz()["ell"], np.geomspace(10, 1000, 9))
+
+
+def test_foreground_templates(tmp_path):
+    ell, d, sigma = np.loadtxt(os.path.join(mock_folder(), "bandpowers_noiseless.txt"), unpack=True)
+    template = 0.05 * (ell / 100.0) ** 1.5
+    np.savetxt(tmp_path / "data.txt", np.column_stack([ell, d + 0.7 * template, sigma, template]))
+    np.savetxt(tmp_path / "other.txt", np.column_stack([ell, 2 * template]))
+    like = {
+        "data_folder": str(tmp_path),
+        "bandpowers_file": "data.txt",
+        "foregrounds": {"A_one": {"file": "data.txt", "column": 4}, "A_two": "other.txt"},
+        "params": {"A_one": {"prior": {"min": 0, "max": 5}, "latex": "A_1"}},
+    }
+    params = {
+        "sigma8": {"prior": {"min": 0.6, "max": 1.0}},
+        "A_two": {"prior": {"min": -1, "max": 1}, "latex": "A_2"},  # global block works too
+    }
+    model = get_model(simple_info(like_options=like, params=params))
+    point = {"sigma8": TRUTH["sigma8"], "A_one": 0.7, "A_two": 0.0}
+    assert -2 * model.loglike(point, return_derived=False) < 1e-6
+    point = {"sigma8": TRUTH["sigma8"], "A_one": 0.2, "A_two": 0.25}  # same total
+    assert -2 * model.loglike(point, return_derived=False) < 1e-6
+    point = {"sigma8": TRUTH["sigma8"], "A_one": 0.0, "A_two": 0.0}
+    expected = np.sum((0.7 * template / sigma) ** 2)
+    assert -2 * model.loglike(point, return_derived=False) == pytest.approx(expected, rel=1e-6)
+
+
+def test_packaged_mock_matches_the_engine():
+    """The packaged truth is the current engine at default precision (else re-run make_mock)."""
+    info = simple_info(
+        like_options={"data_folder": None}, theory_options={"precision": {}}
+    )
+    model = get_model(info)
+    assert model.likelihood[LIKE].folder == MOCK_DATA_FOLDER
+    chi2 = -2 * model.loglike({"sigma8": TRUTH["sigma8"]}, return_derived=False)
+    assert chi2 < 1e-2, "packaged mock is stale: run scripts/make_mock.py"
+
+
+@pytest.mark.skipif(not os.path.isdir(PLANCK_FOLDER), reason="shared Planck 2015 tSZ data absent")
+def test_planck2015_folder_with_foregrounds_and_trispectrum(tmp_path):
+    data_file = "class_sz_SZ_and_fg_models.txt"
+    tri_file = "soliket_tSZ_trispectrum_ref_total-planck-collab-15_step_1.txt"
+    for name in (data_file, tri_file):
+        shutil.copy(os.path.join(PLANCK_FOLDER, name), tmp_path / name)
+    amplitudes = {"A_CIB": 4, "A_RS": 5, "A_IR": 6, "A_CN": 7}
+    like = {
+        "data_folder": str(tmp_path),
+        "bandpowers_file": data_file,
+        "trispectrum_file": tri_file,
+        "f_sky": 0.47,
+        "foregrounds": {k: {"file": data_file, "column": c} for k, c in amplitudes.items()},
+    }
+    params = {"sigma8": {"prior": {"min": 0.6, "max": 1.0}}, "A_CN": 0.9033}
+    params.update({k: {"prior": {"min": 0, "max": 5}} for k in ("A_CIB", "A_RS", "A_IR")})
+    model = get_model(simple_info(like_options=like, params=params))
+    point = {"sigma8": 0.8, "A_CIB": 0.66, "A_RS": 0.0, "A_IR": 2.04}
+    logp = model.loglike(point, return_derived=False)
+    # the README's chi^2, independently
+    table = np.loadtxt(tmp_path / data_file)
+    cov = np.diag(table[:, 2] ** 2) + np.loadtxt(tmp_path / tri_file) / (4 * np.pi * 0.47)
+    cl_sz = model.provider.get_Cl_sz()
+    model_d = np.interp(table[:, 0], cl_sz["ell"], cl_sz["1h"] + cl_sz["2h"])
+    model_d = model_d + table[:, 3:7] @ np.array([0.66, 0.0, 2.04, 0.9033])
+    r = table[:, 1] - model_d
+    assert -2 * logp == pytest.approx(r @ np.linalg.solve(cov, r), rel=1e-10)
