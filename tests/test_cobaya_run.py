@@ -3,7 +3,6 @@
 import os
 
 import numpy as np
-import pytest
 from cobaya.run import run
 from getdist import loadMCSamples
 
@@ -98,10 +97,9 @@ def test_unphysical_points_while_sampling(tmp_path):
     assert np.all(samples["betaGNFW"] > samples["gammaGNFW"])
 
 
-@pytest.mark.parametrize("name", ["quickstart.yaml"])
-def test_quickstart_runs(name):
-    updated, sampler = run(load_yaml(name))
-    assert os.path.basename(name) and sampler.products()["sample"]["chi2"].iloc[0] > 0
+def test_quickstart_runs():
+    updated, sampler = run(load_yaml("quickstart.yaml"))
+    assert 5 < sampler.products()["sample"]["chi2"].iloc[0] < 40  # noisy mock, 20 bins
 
 
 def test_interrupted_cobaya_run_resumes(tmp_path):
