@@ -32,6 +32,7 @@ def density_fractions(cosmo):
     return om, orad, 1.0 - om - orad
 
 
+@jax.jit
 def E_z(z, cosmo):
     """Dimensionless expansion rate E(z) = H(z) / H0.
 
@@ -50,6 +51,7 @@ def E_z(z, cosmo):
     return jnp.sqrt(om * zp1**3 + orad * zp1**4 + ol)
 
 
+@jax.jit
 def Omega_m_z(z, cosmo):
     """Matter density parameter Omega_m(z) = Omega_m (1+z)^3 / E(z)^2."""
     om, _, _ = density_fractions(cosmo)
@@ -57,6 +59,7 @@ def Omega_m_z(z, cosmo):
     return om * zp1**3 / E_z(z, cosmo) ** 2
 
 
+@jax.jit
 def comoving_distance(z, cosmo):
     """Line-of-sight comoving distance chi(z) = (c/H0) Int_0^z dz'/E(z') [Mpc].
 
@@ -69,17 +72,20 @@ def comoving_distance(z, cosmo):
     return C_KM_S / cosmo.H0 * integral
 
 
+@jax.jit
 def angular_diameter_distance(z, cosmo):
     """Angular-diameter distance d_A(z) = chi(z) / (1+z) [Mpc] (flat universe)."""
     return comoving_distance(z, cosmo) / (1.0 + jnp.asarray(z))
 
 
+@jax.jit
 def dVdzdOmega(z, cosmo):
     """Comoving volume element dV/dz/dOmega = c chi^2 / H(z) [Mpc^3 sr^-1]."""
     chi = comoving_distance(z, cosmo)
     return C_KM_S / cosmo.H0 * chi**2 / E_z(z, cosmo)
 
 
+@jax.jit
 def rho_crit(z, cosmo):
     """Critical density rho_crit(z) = 3 H(z)^2 / (8 pi G) [Msun Mpc^-3]."""
     return RHO_CRIT_100 * h_of(cosmo) ** 2 * E_z(z, cosmo) ** 2
@@ -95,40 +101,46 @@ _GROWTH_STEPS = 128
 _GROWTH_DLNA = -_GROWTH_LNA0 / _GROWTH_STEPS
 
 
-def _growth_rhs(ln_a, state, cosmo):
-    """d/dln a of (D, dD/dln a) for clustering matter in the full background."""
+def _growth_matrix(ln_a, cosmo):
+    """A(ln a) of the linear growth system d/dln a (D, dD/dln a) = A (D, dD/dln a)."""
     om, orad, ol = density_fractions(cosmo)
     a = jnp.exp(ln_a)
     e2 = om * a**-3 + orad * a**-4 + ol
     dlne_dlna = -(3.0 * om * a**-3 + 4.0 * orad * a**-4) / (2.0 * e2)
-    d, dd = state
-    return jnp.stack([dd, -(2.0 + dlne_dlna) * dd + 1.5 * om * a**-3 / e2 * d])
+    zero, one = jnp.zeros_like(a), jnp.ones_like(a)
+    row0 = jnp.stack([zero, one], axis=-1)
+    row1 = jnp.stack([1.5 * om * a**-3 / e2, -(2.0 + dlne_dlna)], axis=-1)
+    return jnp.stack([row0, row1], axis=-2)
 
 
 def _growth_table(cosmo):
     """(D, dD/dln a) on the ln a nodes, unnormalised: RK4 from a = 1e-3.
 
-    Initial conditions: the growing (Meszaros) mode D = 1 + 3y/2, y = a/a_eq, exact
-    for matter + radiation; Lambda is negligible (< 1e-8) at a = 1e-3.
+    The system is linear, so each RK4 step is a 2x2 matrix built independently of the
+    others; the states are their cumulative products, formed by log2(n) doubling
+    rounds of batched 2x2 products (small to compile, cheap to differentiate). Initial conditions: the growing (Meszaros) mode
+    D = 1 + 3y/2, y = a/a_eq, exact for matter + radiation; Lambda is < 1e-8 at a = 1e-3.
     """
     om, orad, _ = density_fractions(cosmo)
+    h = _GROWTH_DLNA
+    ln_a = _GROWTH_LNA0 + h * np.arange(_GROWTH_STEPS)
+    a0, a_half, a1 = jnp.split(_growth_matrix(np.concatenate([ln_a, ln_a + 0.5 * h, ln_a + h]), cosmo), 3)
+    eye = jnp.eye(2)
+    k2 = a_half @ (eye + 0.5 * h * a0)
+    k3 = a_half @ (eye + 0.5 * h * k2)
+    k4 = a1 @ (eye + h * k3)
+    steps = eye + h / 6.0 * (a0 + 2.0 * k2 + 2.0 * k3 + k4)
+    cumulative = steps
+    span = 1
+    while span < _GROWTH_STEPS:
+        cumulative = jnp.concatenate([cumulative[:span], cumulative[span:] @ cumulative[:-span]])
+        span *= 2
     y0 = np.exp(_GROWTH_LNA0) * om / orad
     state0 = jnp.stack([1.0 + 1.5 * y0, 1.5 * y0])
-    h = _GROWTH_DLNA
-
-    def step(state, ln_a):
-        k1 = _growth_rhs(ln_a, state, cosmo)
-        k2 = _growth_rhs(ln_a + 0.5 * h, state + 0.5 * h * k1, cosmo)
-        k3 = _growth_rhs(ln_a + 0.5 * h, state + 0.5 * h * k2, cosmo)
-        k4 = _growth_rhs(ln_a + h, state + h * k3, cosmo)
-        new = state + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-        return new, new
-
-    ln_a = _GROWTH_LNA0 + h * np.arange(_GROWTH_STEPS)
-    _, states = jax.lax.scan(step, state0, ln_a, unroll=8)
-    return jnp.concatenate([state0[None, :], states], axis=0)
+    return jnp.concatenate([state0[None, :], cumulative @ state0], axis=0)
 
 
+@jax.jit
 def growth_factor(z, cosmo):
     """Linear growth factor D(z) of clustering matter, normalised to D(0) = 1.
 
@@ -139,8 +151,8 @@ def growth_factor(z, cosmo):
     table = _growth_table(cosmo)
     d, dd = table[:, 0], table[:, 1]
     ln_a = -jnp.log1p(jnp.asarray(z, dtype=float))
-    t = jnp.clip((ln_a - _GROWTH_LNA0) / _GROWTH_DLNA, 0.0, _GROWTH_STEPS - 1e-9)
-    i = jnp.floor(t).astype(jnp.int32)
+    t = jnp.clip((ln_a - _GROWTH_LNA0) / _GROWTH_DLNA, 0.0, _GROWTH_STEPS)
+    i = jnp.minimum(jnp.floor(t), _GROWTH_STEPS - 1).astype(jnp.int32)
     f = t - i
     h00 = (1.0 + 2.0 * f) * (1.0 - f) ** 2
     h10 = f * (1.0 - f) ** 2

@@ -7,6 +7,7 @@ smooth, decaying integrand), so everything is jit-safe and differentiable.
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -31,6 +32,7 @@ def _sinc(x):
     return jnp.where(jnp.abs(x) < 1e-4, 1.0 - x**2 / 6.0, jnp.sin(safe) / safe)
 
 
+@jax.jit
 def transfer_eh98(k, cosmo):
     """Eisenstein & Hu (1998) matter transfer function with baryon acoustic oscillations.
 
@@ -109,30 +111,40 @@ def _tophat_window_dlnx(x, xp=jnp):
     return xp.where(small, -(x**2) / 5.0, full)
 
 
-def _unnormalised_delta2(k, cosmo):
-    """k^3 P(k) / (2 pi^2) at z = 0 up to the amplitude A (dimensionless)."""
-    return k ** (3.0 + cosmo.n_s) * transfer_eh98(k, cosmo) ** 2 / (2.0 * np.pi**2)
+def _unnormalised_delta2(k, cosmo, transfer=None):
+    """k^3 P(k) / (2 pi^2) at z = 0 up to the amplitude A (dimensionless).
+
+    `transfer` may carry T(k) already computed at `k` (so one EH98 call serves many uses).
+    """
+    if transfer is None:
+        transfer = transfer_eh98(k, cosmo)
+    return k ** (3.0 + cosmo.n_s) * transfer**2 / (2.0 * np.pi**2)
 
 
-def _norm_lnk():
+def normalisation_wavenumbers():
+    """Static ln k nodes [1/Mpc] of the sigma8 normalisation integral, and their spacing."""
     lnk = np.linspace(_LNK_MIN, _LNK_MAX, _N_K_NORM)
     return lnk, lnk[1] - lnk[0]
 
 
-def _sigma2_unnormalised(R, cosmo):
-    lnk, dlnk = _norm_lnk()
-    k = jnp.exp(lnk)
-    d2 = _unnormalised_delta2(k, cosmo)
+def _sigma2_unnormalised(R, cosmo, transfer=None):
+    lnk, dlnk = normalisation_wavenumbers()
+    k = np.exp(lnk)
+    d2 = _unnormalised_delta2(k, cosmo, transfer)
     w = _tophat_window(jnp.asarray(R, dtype=float)[..., None] * k)
     return jnp.sum(d2 * w**2, axis=-1) * dlnk
 
 
-def power_amplitude(cosmo):
-    """Primordial amplitude A such that sigma(8 h^-1 Mpc, z=0) = sigma8 [Mpc^(3+n_s)]."""
+def power_amplitude(cosmo, transfer=None):
+    """Primordial amplitude A such that sigma(8 h^-1 Mpc, z=0) = sigma8 [Mpc^(3+n_s)].
+
+    `transfer`: optional T(k) at the nodes of `normalisation_wavenumbers`.
+    """
     r8 = 8.0 / h_of(cosmo)
-    return cosmo.sigma8**2 / _sigma2_unnormalised(r8, cosmo)
+    return cosmo.sigma8**2 / _sigma2_unnormalised(r8, cosmo, transfer)
 
 
+@jax.jit
 def linear_power(k, z, cosmo):
     """Linear matter power spectrum P(k, z) [Mpc^3].
 
@@ -150,6 +162,7 @@ def linear_power(k, z, cosmo):
     return pk0 * growth_factor(z, cosmo) ** 2
 
 
+@jax.jit
 def sigma_R(R, z, cosmo):
     """rms linear density contrast in a top-hat sphere of comoving radius R.
 
@@ -169,10 +182,11 @@ def sigma_R(R, z, cosmo):
     return jnp.sqrt(s2) * growth_factor(z, cosmo)
 
 
+@jax.jit
 def dlnsigma_dlnR(R, cosmo):
     """Logarithmic slope d ln sigma / d ln R (independent of redshift) [dimensionless]."""
-    lnk, dlnk = _norm_lnk()
-    k = jnp.exp(lnk)
+    lnk, dlnk = normalisation_wavenumbers()
+    k = np.exp(lnk)
     d2 = _unnormalised_delta2(k, cosmo)
     x = jnp.asarray(R, dtype=float)[..., None] * k
     w = _tophat_window(x)
@@ -203,9 +217,18 @@ def mass_grid_sigma_tables(M, n_k):
     return MassGridSigma(lnk, w**2 * dlnk, w * _tophat_window_dlnx(x, np) * dlnk)
 
 
-def sigma_on_mass_grid(cosmo, tables):
-    """ln sigma(M, z=0) and d ln sigma / d ln M on the mass grid of `tables`."""
-    k = jnp.exp(tables.lnk_tilde) * omega_m(cosmo) ** (1.0 / 3.0)
-    d2 = _unnormalised_delta2(k, cosmo) * power_amplitude(cosmo)
+def mass_grid_wavenumbers(cosmo, tables):
+    """Wavenumbers [1/Mpc] of the sigma(M) quadrature of `tables` for this cosmology."""
+    return jnp.exp(tables.lnk_tilde) * omega_m(cosmo) ** (1.0 / 3.0)
+
+
+def sigma_on_mass_grid(cosmo, tables, amplitude, transfer=None):
+    """ln sigma(M, z=0) and d ln sigma / d ln M on the mass grid of `tables`.
+
+    `amplitude` is `power_amplitude(cosmo)`; `transfer` optionally T(k) at
+    `mass_grid_wavenumbers(cosmo, tables)`.
+    """
+    k = mass_grid_wavenumbers(cosmo, tables)
+    d2 = _unnormalised_delta2(k, cosmo, transfer) * amplitude
     s2 = tables.window2 @ d2
     return 0.5 * jnp.log(s2), (tables.window_dwindow @ d2) / s2 / 3.0

@@ -9,6 +9,7 @@ The profile of a halo of true mass M is evaluated at M/B (hydrostatic mass bias)
 from functools import lru_cache
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -29,6 +30,7 @@ X_INF = 1e3
 the neglected tail is below 1e-6 of u(0) for beta > 4."""
 
 
+@jax.jit
 def gnfw_shape(x, profile):
     """Dimensionless GNFW shape p(x), x = r / r500 (without the h70^-3/2 factor)."""
     cx = profile.c500 * jnp.asarray(x)
@@ -37,6 +39,7 @@ def gnfw_shape(x, profile):
     )
 
 
+@jax.jit
 def P500(M, z, cosmo, profile):
     """A10 characteristic pressure P500 at mass M/B [eV cm^-3].
 
@@ -90,6 +93,7 @@ def fourier_on_table(profile, table):
     return table.weights @ (table.x**2 * gnfw_shape(table.x, profile))
 
 
+@jax.jit
 def profile_fourier(q, profile, precision=Precision()):
     """Dimensionless Fourier kernel u(q) = Int_0^x_out x^2 p(x) sin(qx)/(qx) dx.
 
@@ -110,13 +114,15 @@ def profile_fourier(q, profile, precision=Precision()):
     return lagrange4_interp(u, t.reshape(-1)).reshape(jnp.shape(q))
 
 
-def y_prefactor_z(z, cosmo):
-    """Redshift factor of `y_prefactor` [sr Msun^-1]."""
+def y_prefactor_z(z, cosmo, d_a=None):
+    """Redshift factor of `y_prefactor` [sr Msun^-1]; `d_a` optionally d_A(z) [Mpc]."""
+    if d_a is None:
+        d_a = angular_diameter_distance(z, cosmo)
     h70 = h_of(cosmo) / 0.7
     volume_per_mass = 3.0 / (500.0 * rho_crit(z, cosmo))
     return (
         Y_PER_EV_CM3_MPC * P500_NORM_EV_CM3 * h70**0.5 * E_z(z, cosmo) ** (8.0 / 3.0)
-        * volume_per_mass / angular_diameter_distance(z, cosmo) ** 2
+        * volume_per_mass / d_a**2
     )
 
 
@@ -134,6 +140,7 @@ def y_prefactor(M, z, cosmo, profile):
     return y_prefactor_z(z, cosmo) * y_prefactor_m(M, cosmo, profile)
 
 
+@jax.jit
 def y_ell(ell, M, z, cosmo, profile, precision=Precision()):
     """Fourier-space Compton-y profile y_ell(M, z) of one halo [sr].
 

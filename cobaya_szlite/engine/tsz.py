@@ -14,13 +14,21 @@ Lagrange interpolation). No per-(ell, z, M) gathers, exact gradients.
 from functools import lru_cache
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .background import E_z, angular_diameter_distance, growth_factor, rho_m0
+from .background import E_z, comoving_distance, growth_factor, rho_m0
 from .constants import C_KM_S
 from .halos import r500, tinker08_f_of_lnsigma, tinker10_bias_of_lnsigma
-from .linear_power import mass_grid_sigma_tables, power_amplitude, sigma_on_mass_grid, transfer_eh98
+from .linear_power import (
+    mass_grid_sigma_tables,
+    mass_grid_wavenumbers,
+    normalisation_wavenumbers,
+    power_amplitude,
+    sigma_on_mass_grid,
+    transfer_eh98,
+)
 from .params import Precision
 from .pressure import FourierTable, fourier_on_table, fourier_table, y_prefactor_m, y_prefactor_z
 from .quadrature import lagrange4_interp, simpson_weights
@@ -58,23 +66,25 @@ def grids(precision):
     )
 
 
-def halo_weights(cosmo, profile, g):
+def halo_weights(cosmo, profile, g, chi, amplitude, transfer_sigma):
     """Background and halo quantities on the (z, M) grid.
+
+    `chi` is the comoving distance at the z nodes [Mpc], `amplitude` the power-spectrum
+    amplitude and `transfer_sigma` T(k) at the sigma(M) wavenumbers.
 
     Returns
     -------
-    dict with chi [Mpc], dV/dzdOmega [Mpc^3/sr] and growth D on the z grid, and the
+    dict with dV/dzdOmega [Mpc^3/sr] and growth D on the z grid, and the
     (n_z, n_m) mass-integral weights n y-prefactor^2 and n b y-prefactor (Simpson
     weights in ln M included), and the fractional ln q table offset of the lowest mass.
     """
     z = g.z
     e_z = E_z(z, cosmo)
-    d_a = angular_diameter_distance(z, cosmo)
-    chi = d_a * (1.0 + z)
+    d_a = chi / (1.0 + z)
     dvol = C_KM_S / cosmo.H0 * chi**2 / e_z
     growth = growth_factor(z, cosmo)
 
-    ln_sigma0, dlnsigma_dlnm = sigma_on_mass_grid(cosmo, g.sigma)
+    ln_sigma0, dlnsigma_dlnm = sigma_on_mass_grid(cosmo, g.sigma, amplitude, transfer_sigma)
     ln_sigma = ln_sigma0[None, :] + jnp.log(growth)[:, None]
     zz = z[:, None]
     mass_function = (
@@ -82,10 +92,9 @@ def halo_weights(cosmo, profile, g):
         * (rho_m0(cosmo) / g.mass * -dlnsigma_dlnm * g.mass_weights)[None, :]
     )
     bias = tinker10_bias_of_lnsigma(ln_sigma, zz, cosmo)
-    prefactor = y_prefactor_z(z, cosmo)[:, None] * y_prefactor_m(g.mass, cosmo, profile)[None, :]
+    prefactor = y_prefactor_z(z, cosmo, d_a)[:, None] * y_prefactor_m(g.mass, cosmo, profile)[None, :]
     ln_q_lowest = jnp.log(r500(g.mass[0] / profile.B, z, cosmo) / d_a)
     return {
-        "chi": chi,
         "dvol": dvol,
         "growth": growth,
         "w1": mass_function * prefactor**2,
@@ -101,6 +110,7 @@ def _mass_integrals(weights, u, g, offset):
     return lagrange4_interp(per_lag, offset)
 
 
+@jax.jit
 def cl_yy(cosmo, profile, ell, precision=Precision()):
     """tSZ angular power spectrum of Compton y, 1-halo and 2-halo terms.
 
@@ -121,7 +131,14 @@ def cl_yy(cosmo, profile, ell, precision=Precision()):
     """
     g = grids(precision)
     ell = jnp.atleast_1d(jnp.asarray(ell, dtype=float))
-    h = halo_weights(cosmo, profile, g)
+    chi = comoving_distance(g.z, cosmo)
+    k_limber = (ell[None, :] + 0.5) / chi[:, None]
+    k_norm = np.exp(normalisation_wavenumbers()[0])
+    k_sigma = mass_grid_wavenumbers(cosmo, g.sigma)
+    transfer = transfer_eh98(jnp.concatenate([k_norm, k_sigma, k_limber.ravel()]), cosmo)
+    t_norm, t_sigma, t_limber = jnp.split(transfer, [k_norm.size, k_norm.size + k_sigma.size])
+    amplitude = power_amplitude(cosmo, t_norm)
+    h = halo_weights(cosmo, profile, g, chi, amplitude, t_sigma)
 
     u = fourier_on_table(profile, g.fourier)
     ln_ell = jnp.log(ell + 0.5)
@@ -130,9 +147,8 @@ def cl_yy(cosmo, profile, ell, precision=Precision()):
     one_halo = _mass_integrals(h["w1"], u**2, g, offset)
     two_halo_mass = _mass_integrals(h["w2"], u, g, offset)
 
-    k = (ell[None, :] + 0.5) / h["chi"][:, None]
     p_lin = (
-        power_amplitude(cosmo) * k**cosmo.n_s * transfer_eh98(k, cosmo) ** 2
+        amplitude * k_limber**cosmo.n_s * t_limber.reshape(k_limber.shape) ** 2
         * (h["growth"] ** 2)[:, None]
     )
     zw = (g.z_weights * h["dvol"])[:, None]
