@@ -22,7 +22,7 @@ from .halos import (
     tinker10_bias,
 )
 from .pressure import P500, gnfw_shape, profile_fourier, y_ell
-from .tsz import cl_yy
+from .tsz import cl_yy, cl_yy_covariance, cl_yy_trispectrum
 from .validate import validate
 
 __all__ = [
@@ -50,5 +50,7 @@ __all__ = [
     "profile_fourier",
     "y_ell",
     "cl_yy",
+    "cl_yy_trispectrum",
+    "cl_yy_covariance",
     "validate",
 ]

@@ -106,7 +106,9 @@ def profile_fourier(q, profile, precision=Precision()):
         Static: `x_out`, `n_x`, the q range and (through the ln q spacing) `n_m`.
 
     Computed on the static q table (exact sine-integral weights) and interpolated
-    with 4-point Lagrange interpolation in ln q.
+    with 4-point Lagrange interpolation in ln q: relative error < 1e-3 up to q = 1e3 for
+    x_out = inf. A truncated profile's transform oscillates with period 2 pi / x_out in q,
+    resolved by the table up to q x_out ~ 10 (mass-integrated C_ell stay converged).
     """
     table = fourier_table(precision)
     u = fourier_on_table(profile, table)

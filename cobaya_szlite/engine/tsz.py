@@ -11,7 +11,7 @@ matrix of u(q), and each (ell, z) reads it at a fractional offset (4-point
 Lagrange interpolation). No per-(ell, z, M) gathers, exact gradients.
 """
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 import jax
@@ -75,7 +75,7 @@ def halo_weights(cosmo, profile, g, chi, amplitude, transfer_sigma):
     Returns
     -------
     dict with dV/dzdOmega [Mpc^3/sr] and growth D on the z grid, and the
-    (n_z, n_m) mass-integral weights n y-prefactor^2 and n b y-prefactor (Simpson
+    (n_z, n_m) mass-integral weights n y-prefactor^2, n y-prefactor^4 and n b y-prefactor (Simpson
     weights in ln M included), and the fractional ln q table offset of the lowest mass.
     """
     z = g.z
@@ -98,6 +98,7 @@ def halo_weights(cosmo, profile, g, chi, amplitude, transfer_sigma):
         "dvol": dvol,
         "growth": growth,
         "w1": mass_function * prefactor**2,
+        "w4": mass_function * prefactor**4,
         "w2": mass_function * bias * prefactor,
         "ln_q_lowest": ln_q_lowest,
     }
@@ -108,6 +109,29 @@ def _mass_integrals(weights, u, g, offset):
     hankel = u[g.hankel_index]
     per_lag = weights @ hankel
     return lagrange4_interp(per_lag, offset)
+
+
+def _spectrum_ingredients(cosmo, profile, ell, precision):
+    """Everything the Limber integrals need, with one EH98 evaluation for all wavenumbers."""
+    g = grids(precision)
+    ell = jnp.atleast_1d(jnp.asarray(ell, dtype=float))
+    chi = comoving_distance(g.z, cosmo)
+    k_limber = (ell[None, :] + 0.5) / chi[:, None]
+    k_norm = np.exp(normalisation_wavenumbers()[0])
+    k_sigma = mass_grid_wavenumbers(cosmo, g.sigma)
+    transfer = transfer_eh98(jnp.concatenate([k_norm, k_sigma, k_limber.ravel()]), cosmo)
+    t_norm, t_sigma, t_limber = jnp.split(transfer, [k_norm.size, k_norm.size + k_sigma.size])
+    amplitude = power_amplitude(cosmo, t_norm)
+    h = halo_weights(cosmo, profile, g, chi, amplitude, t_sigma)
+    u = fourier_on_table(profile, g.fourier)
+    ln_ell = jnp.log(ell + 0.5)
+    offset = (ln_ell[None, :] + h["ln_q_lowest"][:, None] - g.fourier.ln_q0) / g.fourier.dln_q
+    return g, ell, h, u, offset, k_limber, amplitude, t_limber
+
+
+def _invalid_to_nan(cosmo, profile, ell, precision):
+    """1.0 for a physical point, NaN otherwise (multiplies every output)."""
+    return jnp.where(physical_mask(cosmo, profile, precision.x_out) & jnp.all(ell > 0), 1.0, jnp.nan)
 
 
 @jax.jit
@@ -129,20 +153,7 @@ def cl_yy(cosmo, profile, ell, precision=Precision()):
         Dimensionless C_ell^yy. D_ell = ell (ell+1) C_ell / (2 pi). All entries are NaN
         when a parameter is outside its allowed range (see `validate`).
     """
-    g = grids(precision)
-    ell = jnp.atleast_1d(jnp.asarray(ell, dtype=float))
-    chi = comoving_distance(g.z, cosmo)
-    k_limber = (ell[None, :] + 0.5) / chi[:, None]
-    k_norm = np.exp(normalisation_wavenumbers()[0])
-    k_sigma = mass_grid_wavenumbers(cosmo, g.sigma)
-    transfer = transfer_eh98(jnp.concatenate([k_norm, k_sigma, k_limber.ravel()]), cosmo)
-    t_norm, t_sigma, t_limber = jnp.split(transfer, [k_norm.size, k_norm.size + k_sigma.size])
-    amplitude = power_amplitude(cosmo, t_norm)
-    h = halo_weights(cosmo, profile, g, chi, amplitude, t_sigma)
-
-    u = fourier_on_table(profile, g.fourier)
-    ln_ell = jnp.log(ell + 0.5)
-    offset = (ln_ell[None, :] + h["ln_q_lowest"][:, None] - g.fourier.ln_q0) / g.fourier.dln_q
+    g, ell, h, u, offset, k_limber, amplitude, t_limber = _spectrum_ingredients(cosmo, profile, ell, precision)
 
     one_halo = _mass_integrals(h["w1"], u**2, g, offset)
     two_halo_mass = _mass_integrals(h["w2"], u, g, offset)
@@ -154,5 +165,63 @@ def cl_yy(cosmo, profile, ell, precision=Precision()):
     zw = (g.z_weights * h["dvol"])[:, None]
     cl_1h = jnp.sum(zw * one_halo, axis=0)
     cl_2h = jnp.sum(zw * p_lin * two_halo_mass**2, axis=0)
-    bad = jnp.where(physical_mask(cosmo, profile, precision.x_out) & jnp.all(ell > 0), 1.0, jnp.nan)
-    return cl_1h * bad, cl_2h * bad
+    guard = _invalid_to_nan(cosmo, profile, ell, precision)
+    return cl_1h * guard, cl_2h * guard
+
+
+@jax.jit
+def cl_yy_trispectrum(cosmo, profile, ell, precision=Precision()):
+    """Full-sky 1-halo connected trispectrum of Compton y.
+
+    T(ell, ell') = Int dz dV/dzdOmega Int dlnM n(M, z) y_ell(M, z)^2 y_ell'(M, z)^2.
+
+    Parameters
+    ----------
+    cosmo, profile, ell, precision
+        As for `cl_yy`.
+
+    Returns
+    -------
+    Array, shape (n_ell, n_ell): dimensionless T (NaN for an unphysical point). The
+    non-Gaussian covariance of C_ell measured on a sky fraction f_sky is T / (4 pi f_sky).
+    """
+    g, ell, h, u, offset, _, _, _ = _spectrum_ingredients(cosmo, profile, ell, precision)
+    rows = offset[:, None, :] + np.arange(precision.n_m)[None, :, None]
+    u2 = lagrange4_interp(jnp.broadcast_to(u**2, (precision.n_z, u.size)), rows.reshape(precision.n_z, -1))
+    u2 = u2.reshape(rows.shape)
+    weights = (g.z_weights * h["dvol"])[:, None] * h["w4"]
+    trispectrum = jnp.einsum("zm,zml,zmk->lk", weights, u2, u2)
+    return trispectrum * _invalid_to_nan(cosmo, profile, ell, precision)
+
+
+@partial(jax.jit, static_argnames=("include_trispectrum",))
+def cl_yy_covariance(cosmo, profile, ell, delta_ell, f_sky, precision=Precision(),
+                     include_trispectrum=True, noise_cl=0.0):
+    """Covariance of binned C_ell^yy: Gaussian (1h + 2h + noise) plus 1-halo trispectrum.
+
+    Cov = diag[2 (C_ell + N_ell)^2 / ((2 ell + 1) delta_ell f_sky)] + T / (4 pi f_sky).
+
+    Parameters
+    ----------
+    cosmo, profile, ell, precision
+        As for `cl_yy` (`ell` are the bin centres).
+    delta_ell : array_like
+        Bin widths (number of multipoles per bin), broadcast against `ell`.
+    f_sky : float
+        Observed sky fraction.
+    include_trispectrum : bool
+        Static: add T / (4 pi f_sky).
+    noise_cl : array_like
+        Noise power N_ell in the same (dimensionless C_ell) units, broadcast against `ell`.
+
+    Returns
+    -------
+    Array, shape (n_ell, n_ell), dimensionless (C_ell units squared).
+    """
+    cl_1h, cl_2h = cl_yy(cosmo, profile, ell, precision)
+    ell = jnp.atleast_1d(jnp.asarray(ell, dtype=float))
+    total = cl_1h + cl_2h + noise_cl
+    cov = jnp.diag(2.0 * total**2 / ((2.0 * ell + 1.0) * delta_ell * f_sky))
+    if include_trispectrum:
+        cov = cov + cl_yy_trispectrum(cosmo, profile, ell, precision) / (4.0 * np.pi * f_sky)
+    return cov
