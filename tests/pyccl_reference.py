@@ -18,7 +18,9 @@ dV_dz_dOmega, growth_factor, rho_crit`` (z, cosmo); ``r500, dndlnM, bias`` (M, z
 ``pyccl_profile(profile, x_out)``; ``y_ell(ell, M, z, cosmo, profile)`` (from pyccl) and
 ``y_ell_direct`` (from `profile_fourier_u`), both of shape (len(M), len(ell));
 ``cl_yy(cosmo, profile, ell, z_min=0.005, z_max=3.0, m_min=1e10, m_max=5e15)`` ->
-(C1h, C2h); ``cl_yy_pyccl_native(...)`` (pyccl's own halo-model + angular_cl pipeline).
+(C1h, C2h); ``cl_yy_pyccl_native(...)`` (pyccl's own halo-model + angular_cl pipeline);
+``cl_yy_trispectrum(cosmo, profile, ell, ...)`` -> full-sky 1-halo T_ll' (n_ell, n_ell);
+``cl_yy_trispectrum_pyccl_native(...)`` (pyccl's halomod_Tk3D_1h + angular_cl_cov_cNG).
 
 Conventions (identical to the engine, DESIGN.md section 3)
 ----------------------------------------------------------
@@ -110,7 +112,7 @@ __all__ = [
     "make_cosmo", "E_z", "H_z", "comoving_distance", "angular_diameter_distance",
     "dV_dz_dOmega", "growth_factor", "sigma_R", "linear_power", "rho_crit", "r500",
     "dndlnM", "bias", "profile_fourier_u", "pyccl_profile", "y_ell", "y_ell_direct",
-    "cl_yy", "cl_yy_pyccl_native",
+    "cl_yy", "cl_yy_pyccl_native", "cl_yy_trispectrum", "cl_yy_trispectrum_pyccl_native",
 ]
 
 # Constants (SI unless stated)
@@ -509,3 +511,60 @@ def cl_yy_pyccl_native(cosmo, profile, ell, z_min=0.005, z_max=3.0, m_min=1e10,
     pk2 = pyccl.halos.halomod_Pk2D(c, hmc, prof, get_1h=False, a_arr=a_arr,
                                    lk_arr=lk_arr)
     return cl1, pyccl.angular_cl(c, tr, tr, ell, p_of_k_a=pk2)
+
+
+def cl_yy_trispectrum(cosmo, profile, ell, z_min=0.005, z_max=3.0, m_min=1e10, m_max=5e15,
+                      *, nz=257, nm=257, x_out=np.inf):
+    """Full-sky 1-halo trispectrum of Compton y, T_ll' (dimensionless, (n_ell, n_ell)).
+
+    T_ll' = Int dz dV/dzdOmega Int dlnM n y_ell^2 y_ell'^2, every ingredient from pyccl
+    (Tinker08 n, the GNFW Fourier table through `y_ell`'s formula), grids and rules as
+    in `cl_yy`. This is the Limber projection of pyccl's ``halomod_trispectrum_1h`` with
+    four tSZ profiles (``angular_cl_cov_cNG`` divides it by 4 pi f_sky).
+    """
+    c = make_cosmo(cosmo)
+    prof = pyccl_profile(profile, x_out)
+    ell = np.atleast_1d(np.asarray(ell, float))
+    lnz = np.linspace(math.log(z_min), math.log(z_max), nz)
+    z = np.exp(lnz)
+    a = 1.0 / (1.0 + z)
+    lnM = np.linspace(math.log(m_min), math.log(m_max), nm)
+    M = np.exp(lnM)
+    wz = _simpson_weights(nz, lnz[1] - lnz[0]) * z
+    wm = _simpson_weights(nm, lnM[1] - lnM[0])
+    chi = np.asarray(pyccl.comoving_radial_distance(c, a))
+    Ez = np.asarray(pyccl.h_over_h0(c, a))
+    dV = C_KMS * chi**2 / (c["H0"] * Ez)
+    T = np.zeros((ell.size, ell.size))
+    for i in range(nz):
+        ai = a[i]
+        k = (ell + 0.5) / chi[i]
+        n = _HMF(c, M, ai) / _LN10
+        y2 = (_Y_UNIT * ai / chi[i] ** 2 * prof.fourier(c, k, M, ai)) ** 2   # (nm, nell)
+        T += wz[i] * dV[i] * (y2.T * (n * wm)) @ y2
+    return T
+
+
+def cl_yy_trispectrum_pyccl_native(cosmo, profile, ell, z_min=0.005, z_max=3.0, m_min=1e10,
+                                   m_max=5e15, *, x_out=np.inf, nM=128, na=64, nk=192):
+    """Full-sky 1-halo T_ll' through pyccl's own pipeline (dimensionless, (n_ell, n_ell)).
+
+    HMCalculator(Tinker08, Tinker10, 500c, nM masses) -> ``halomod_Tk3D_1h`` (four
+    copies of the GNFW profile, spline in ln T; na scale factors linear in a over
+    [1/(1+z_max), 1/(1+z_min)], nk wavenumbers in [1e-4, 1e2] 1/Mpc) ->
+    ``angular_cl_cov_cNG`` with the tSZ tracer of `cl_yy_pyccl_native` and
+    fsky = 1/(4 pi), which returns T itself.
+    """
+    c = make_cosmo(cosmo)
+    prof = pyccl_profile(profile, x_out)
+    ell = np.atleast_1d(np.asarray(ell, float))
+    hmc = pyccl.halos.HMCalculator(mass_function=_HMF, halo_bias=_HBF,
+                                   mass_def=_MASS_DEF, log10M_min=math.log10(m_min),
+                                   log10M_max=math.log10(m_max), nM=nM)
+    a_arr = np.linspace(1.0 / (1.0 + z_max), 1.0 / (1.0 + z_min), na)
+    lk_arr = np.linspace(np.log(1e-4), np.log(1e2), nk)
+    tk = pyccl.halos.halomod_Tk3D_1h(c, hmc, prof, a_arr=a_arr, lk_arr=lk_arr, use_log=True)
+    tr = pyccl.Tracer.from_z_power(c, A=4.01710079e-06, alpha=1, z_min=z_min,
+                                   z_max=z_max, n_chi=2048)
+    return np.asarray(pyccl.angular_cl_cov_cNG(c, tr, tr, ell=ell, t_of_kk_a=tk,
+                                               fsky=1.0 / (4.0 * np.pi)))
