@@ -16,6 +16,7 @@ from .engine import __all__ as _engine_all  # noqa: E402
 _COBAYA_CLASSES = {
     "SZTheory": "theory",
     "TSZBandpowers": "likelihood",
+    "GradMinimize": "minimize",
 }
 
 __all__ = list(_engine_all) + list(_COBAYA_CLASSES)

@@ -239,3 +239,16 @@ class Chi2:
     def __call__(self, residual):
         """chi^2 of a residual vector (data - model), as a Python float."""
         return float(residual @ self.inverse @ residual)
+
+    def logp_gradient(self, residual, jacobian):
+        """d ln L / d theta = r^T Cov^-1 J for ln L = -chi^2/2 (numpy array).
+
+        ``residual`` r = data - model (n,); ``jacobian`` J = d model / d theta
+        (n, n_theta), in the units of the data per unit of each theta.
+        """
+        return np.asarray(residual @ self.inverse @ jacobian, dtype=float)
+
+    def fisher(self, jacobian):
+        """Fisher matrix J^T Cov^-1 J (n_theta, n_theta): -d^2 ln L / d theta^2 for a linear model."""
+        jacobian = np.asarray(jacobian, dtype=float)
+        return jacobian.T @ self.inverse @ jacobian

@@ -120,3 +120,37 @@ class TSZBandpowers(Likelihood):
         amplitudes = [params_values[name] for name in self._amplitudes]
         model = self.model(self.provider.get_Cl_sz(), amplitudes)
         return -0.5 * self.chi2(self.data.d - model)
+
+    def get_gradient_requirements(self):
+        """Products `logp_gradient` and `logp_fisher` need besides those of `logp`."""
+        return {"Cl_sz_grad": None}
+
+    def model_jacobian(self, **params_values):
+        """(names, J): J[i, k] = d model_i / d names[k] (D_ell x 1e12 per unit of the param).
+
+        Columns: the theory's input parameters (from ``Cl_sz_grad``), then the
+        foreground amplitudes. Needs ``Cl_sz_grad`` (`get_gradient_requirements`).
+        """
+        amplitudes = [params_values[name] for name in self._amplitudes]
+        self.model(self.provider.get_Cl_sz(), amplitudes)  # checks and sets the ell index
+        grad = self.provider.get_Cl_sz_grad()
+        jacobian = np.hstack(
+            [(grad["1h"] + grad["2h"])[self._index], self._templates.T.reshape(len(self._index), -1)]
+        )
+        return list(grad["params"]) + list(self._amplitudes), jacobian
+
+    def logp_gradient(self, **params_values):
+        """{param: d ln L / d param} (Python floats) for every input the likelihood depends on.
+
+        Theory parameters by the chain rule through ``Cl_sz_grad``, foreground
+        amplitudes directly; at the point of the last `logp` call.
+        """
+        names, jacobian = self.model_jacobian(**params_values)
+        amplitudes = [params_values[name] for name in self._amplitudes]
+        residual = self.data.d - self.model(self.provider.get_Cl_sz(), amplitudes)
+        return dict(zip(names, self.chi2.logp_gradient(residual, jacobian).tolist()))
+
+    def logp_fisher(self, **params_values):
+        """(names, F): Fisher matrix J^T Cov^-1 J of ln L in the parameters ``names``."""
+        names, jacobian = self.model_jacobian(**params_values)
+        return names, self.chi2.fisher(jacobian)

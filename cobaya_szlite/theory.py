@@ -69,6 +69,17 @@ def _d_ell_function(ells, precision):
     return jax.jit(d_ell)
 
 
+@functools.lru_cache(maxsize=8)
+def _d_ell_jacobian_function(ells, precision):
+    """Jitted jacfwd of `_d_ell_function`: (12 input values) -> (2, n_ell, 12) array.
+
+    Entry [k, i, j] is d D_ell^k(ell_i) x 1e12 / d value_j (INPUT_PARAMS order,
+    per unit of each parameter); compiled only when a component requests
+    ``Cl_sz_grad``.
+    """
+    return jax.jit(jax.jacfwd(_d_ell_function(ells, precision)))
+
+
 class SZTheory(Theory):
     """tSZ C_ell^yy (1-halo and 2-halo) from `cobaya_szlite.cl_yy`.
 
@@ -118,8 +129,8 @@ class SZTheory(Theory):
         self._function = None
 
     def get_can_provide(self):
-        """``Cl_sz`` is available through ``provider.get_Cl_sz()``."""
-        return ["Cl_sz"]
+        """``Cl_sz`` and ``Cl_sz_grad`` (see `get_Cl_sz_grad`) are available."""
+        return ["Cl_sz", "Cl_sz_grad"]
 
     def must_provide(self, **requirements):
         """Record the multipoles requested with ``Cl_sz: {ell: [...]}``.
@@ -129,6 +140,8 @@ class SZTheory(Theory):
         Multipoles from several likelihoods are merged.
         """
         super().must_provide(**requirements)
+        if "Cl_sz_grad" in requirements:
+            self._check_grad_requirement(requirements["Cl_sz_grad"])
         if "Cl_sz" not in requirements:
             return None
         options = dict(requirements["Cl_sz"] or {})
@@ -188,3 +201,34 @@ class SZTheory(Theory):
     def get_Cl_sz(self):
         """``{"ell", "1h", "2h"}``: multipoles and D_ell x 1e12 (numpy arrays)."""
         return self.current_state["Cl_sz"]
+
+    def _check_grad_requirement(self, options):
+        """``Cl_sz_grad`` takes no options: derivatives are at the ``Cl_sz`` multipoles."""
+        if options:
+            raise LoggedError(
+                self.log,
+                "'Cl_sz_grad' takes no options (it is computed at the ells of Cl_sz); got %r.",
+                options,
+            )
+
+    def get_Cl_sz_grad(self):
+        """Derivatives of ``Cl_sz`` with respect to every input parameter.
+
+        ``{"ell", "params", "1h", "2h"}``: ``params`` the input names (INPUT_PARAMS
+        order); ``"1h"``/``"2h"`` (n_ell, n_params) numpy arrays of
+        d (D_ell x 1e12) / d param, per unit of each parameter. Exact (JAX
+        ``jacfwd``), computed on first request at the current point and kept in
+        its state, so only components that ask for it pay for it.
+        """
+        state = self.current_state
+        if "Cl_sz_grad" not in state:
+            values = np.array([state["params"][name] for name in INPUT_PARAMS], dtype=float)
+            function = _d_ell_jacobian_function(tuple(self._ells.tolist()), self._precision)
+            jacobian = np.asarray(function(values))
+            state["Cl_sz_grad"] = {
+                "ell": self._ells,
+                "params": list(INPUT_PARAMS),
+                "1h": jacobian[0],
+                "2h": jacobian[1],
+            }
+        return state["Cl_sz_grad"]

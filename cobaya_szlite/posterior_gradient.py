@@ -1,0 +1,295 @@
+"""Gradient and Fisher matrix of a Cobaya model's log-posterior in its sampled parameters.
+
+`PosteriorGradient` assembles d ln P / d x (x: Cobaya's sampled parameters) from
+
+- likelihoods with an analytic gradient: a likelihood exposing
+  ``get_gradient_requirements()`` (extra products, e.g. ``Cl_sz_grad``),
+  ``logp_gradient(**input_params) -> {input param: d ln L / d param}`` and
+  optionally ``logp_fisher(**input_params) -> (names, F)`` (as
+  `cobaya_szlite.TSZBandpowers` does), all evaluated at the point of the
+  last ``logp`` call;
+- any other likelihood: central finite differences of its ln L in just the
+  sampled parameters it depends on (full-model evaluations, counted);
+- the prior: analytic for uniform and Gaussian 1-d priors, finite differences
+  of the (cheap) prior density otherwise;
+- the chain rule through the parameterization, d input / d x: 1 for a sampled
+  input parameter, finite differences of the parameterization's functions
+  (4-point stencil, no likelihood evaluation) for inputs defined as
+  functions (lambdas) of sampled ones, which covers renamed parameters.
+
+Finite differences use steps ``fd_step`` x (the parameter's scale: its
+``proposal`` width, else the reference or prior width). Everything returned
+is numpy/Python floats.
+"""
+
+from itertools import chain
+
+import numpy as np
+from cobaya.log import LoggedError
+
+__all__ = ["PosteriorGradient", "parameter_scales"]
+
+#: Relative step of the second differences used for Hessians, in parameter scales.
+HESSIAN_STEP = 1e-3
+
+
+def parameter_scales(model):
+    """Typical width of each sampled parameter: proposal, else reference, else prior std."""
+    proposals = model.parameterization.get_sampled_params_proposals()
+    ref_var = np.asarray(model.prior.reference_variances(), dtype=float)
+    prior_std = np.sqrt(np.diag(model.prior.covmat(ignore_external=True)))
+    scales = []
+    for i, name in enumerate(model.parameterization.sampled_params()):
+        options = [proposals.get(name), np.sqrt(ref_var[i]) if ref_var[i] > 0 else None,
+                   prior_std[i]]
+        scale = next((float(s) for s in options if s is not None and np.isfinite(s) and s > 0),
+                     1.0)
+        scales.append(scale)
+    return np.array(scales)
+
+
+def _stencil(function, x, step, index):
+    """4-point central difference (error O(step^4)) of a vector-valued ``function``."""
+    offsets = np.zeros_like(x)
+    offsets[index] = step
+    return (
+        -function(x + 2 * offsets) + 8 * function(x + offsets)
+        - 8 * function(x - offsets) + function(x - 2 * offsets)
+    ) / (12 * step)
+
+
+class PosteriorGradient:
+    """d ln P / d x and the Fisher matrix of a `cobaya.model.Model` (see module docstring).
+
+    Construct it before the model's first evaluation if possible: it adds the
+    gradient requirements of the likelihoods to the model. ``ignore_prior``
+    targets ln L (the sum of the likelihoods) instead of ln P.
+    Counters: ``n_evals`` posterior evaluations by `__call__`, ``n_grads``
+    gradients, ``n_fd_evals`` extra model evaluations for finite differences.
+    """
+
+    def __init__(self, model, *, ignore_prior=False, fd_step=1e-4, log=None):
+        self.model = model
+        self.ignore_prior = bool(ignore_prior)
+        self.fd_step = float(fd_step)
+        self.log = log or model.log
+        self.names = list(model.parameterization.sampled_params())
+        self.scales = parameter_scales(model)
+        self.n_evals = self.n_grads = self.n_fd_evals = 0
+        self._setup_likelihoods()
+        self._setup_parameterization()
+
+    # ---- set-up -------------------------------------------------------------
+
+    def _setup_likelihoods(self):
+        model = self.model
+        provided = set(chain(*(t.get_can_provide() for t in model.theory.values())))
+        requirements, self.analytic, self.numeric = {}, [], []
+        for name, like in model.likelihood.items():
+            wanted = (
+                dict(like.get_gradient_requirements() or {})
+                if callable(getattr(like, "logp_gradient", None))
+                and callable(getattr(like, "get_gradient_requirements", None))
+                else None
+            )
+            if wanted is not None and set(wanted) <= provided:
+                requirements.update(wanted)
+                self.analytic.append(name)
+            else:
+                self.numeric.append(name)
+        if requirements:
+            model.add_requirements(requirements)
+        # sampled parameters each likelihood depends on (directly or through theories)
+        self.depends = {
+            like: [i for i, p in enumerate(self.names)
+                   if model.likelihood[like] in model.sampled_dependence[p]]
+            for like in model.likelihood
+        }
+        unused = [p for i, p in enumerate(self.names)
+                  if not any(i in dep for dep in self.depends.values())]
+        if unused:
+            raise LoggedError(
+                self.log,
+                "Sampled parameter(s) %s: no likelihood depends on them, so the minimum is "
+                "not defined by the data. Fix them (value: ...) or remove them from 'params'.",
+                unused,
+            )
+        if self.numeric:
+            self.log.info(
+                "No analytic gradient for likelihood(s) %s: finite differences in the "
+                "sampled parameters each depends on (%s).",
+                self.numeric,
+                {like: [self.names[i] for i in self.depends[like]] for like in self.numeric},
+            )
+
+    def _setup_parameterization(self):
+        param = self.model.parameterization
+        inputs = set(self.model.input_params)
+        dependence = param.sampled_input_dependence()
+        self._direct = {p: i for i, p in enumerate(self.names) if p in inputs}
+        self._function_inputs = sorted(
+            set(chain(*dependence.values())) - set(self.names)
+        )
+        self._function_of = [i for i, p in enumerate(self.names) if dependence[p]]
+        if self._function_inputs:
+            self.log.info(
+                "Input parameter(s) %s are functions of sampled parameters: their "
+                "derivatives are finite differences of those functions (no likelihood "
+                "evaluations).",
+                self._function_inputs,
+            )
+
+    # ---- chain rule through the parameterization ----------------------------
+
+    def input_jacobian(self, x):
+        """{input param: d input / d x (n_sampled array)} for every input that varies."""
+        param = self.model.parameterization
+        jac = {}
+        for name, i in self._direct.items():
+            jac[name] = np.zeros(len(self.names))
+            jac[name][i] = 1.0
+        if self._function_inputs:
+            def values(point):
+                inputs = param.to_input(point)
+                return np.array([inputs[p] for p in self._function_inputs], dtype=float)
+
+            columns = np.zeros((len(self._function_inputs), len(self.names)))
+            for j in self._function_of:
+                columns[:, j] = _stencil(values, np.asarray(x, float),
+                                         self.fd_step * self.scales[j], j)
+            param.to_input(x)  # leave the parameterization at x
+            for k, name in enumerate(self._function_inputs):
+                jac[name] = columns[k]
+        return jac
+
+    def _like_inputs(self, like, inputs):
+        return {p: inputs[p] for p in like.input_params}
+
+    # ---- value and gradient -------------------------------------------------
+
+    def __call__(self, x):
+        """(ln P, d ln P / d x) at sampled values ``x``; (-inf, None) where ln P is not finite.
+
+        With ``ignore_prior``, ln L and its gradient (the prior still bounds x).
+        """
+        x = np.asarray(x, dtype=float)
+        point = self.model.logposterior(x, return_derived=False)
+        self.n_evals += 1
+        if not np.isfinite(point.logpost):
+            return -np.inf, None
+        self.n_grads += 1
+        value = float(sum(point.loglikes) if self.ignore_prior else point.logpost)
+        inputs = dict(self.model.parameterization.to_input(x))
+        jac = self.input_jacobian(x)
+        grad = np.zeros(len(self.names))
+        for name in self.analytic:
+            like = self.model.likelihood[name]
+            for p, g in like.logp_gradient(**self._like_inputs(like, inputs)).items():
+                if p in jac:
+                    grad += float(g) * jac[p]
+        for name in self.numeric:
+            grad += self._numeric_like_gradient(name, x)
+        if not self.ignore_prior:
+            grad += self.prior_gradient(x)
+        return value, grad
+
+    def _loglike(self, name, x):
+        self.n_fd_evals += 1
+        loglikes = self.model.loglikes(x, as_dict=True, return_derived=False)
+        return float(loglikes[name])
+
+    def _numeric_like_gradient(self, name, x):
+        grad = np.zeros(len(self.names))
+        for j in self.depends[name]:
+            h = self.fd_step * self.scales[j]
+            step = np.zeros_like(x)
+            step[j] = h
+            grad[j] = (self._loglike(name, x + step) - self._loglike(name, x - step)) / (2 * h)
+        return grad
+
+    def prior_gradient(self, x):
+        """d ln(prior) / d x: analytic for uniform and Gaussian priors, else finite differences."""
+        prior = self.model.prior
+        grad = np.zeros(len(self.names))
+        for i, pdf in enumerate(prior.pdf):
+            kind = pdf.dist.name
+            if kind == "norm":
+                grad[i] = -(x[i] - pdf.mean()) / pdf.var()
+            elif kind != "uniform":
+                h = self.fd_step * self.scales[i]
+                grad[i] = (pdf.logpdf(x[i] + h) - pdf.logpdf(x[i] - h)) / (2 * h)
+        if prior.external:
+            for j in range(len(self.names)):
+                grad[j] += _stencil(self._external_logprior, x, self.fd_step * self.scales[j], j)
+            self.model.parameterization.to_input(x)
+        return grad
+
+    def _external_logprior(self, x):
+        prior = self.model.prior
+        return float(sum(prior.logps_external(self.model.parameterization.to_input(x))))
+
+    # ---- Fisher matrix ------------------------------------------------------
+
+    def fisher(self, x, numeric=True):
+        """F ~ -d^2 ln P / dx dx (n_sampled, n_sampled) at ``x``.
+
+        Likelihoods with ``logp_fisher``: J^T C^-1 J mapped to sampled parameters
+        with the input Jacobian (Gauss-Newton: exact for a model linear in x, and
+        at a zero-residual minimum). Other likelihoods, external and non-Gaussian
+        priors: second differences. Uniform priors add nothing, Gaussian 1/sigma^2
+        (unless ``ignore_prior``). ``numeric=False`` skips the likelihoods that need
+        model evaluations (for a cheap approximate matrix).
+        """
+        x = np.asarray(x, dtype=float)
+        n = len(self.names)
+        point = self.model.logposterior(x, return_derived=False)
+        if not np.isfinite(point.logpost):
+            raise LoggedError(self.log, "Fisher matrix requested where ln P is not finite: %r", x)
+        inputs = dict(self.model.parameterization.to_input(x))
+        jac = self.input_jacobian(x)
+        matrix = np.zeros((n, n))
+        by_differences = list(self.numeric)
+        for name in self.analytic:
+            like = self.model.likelihood[name]
+            if not callable(getattr(like, "logp_fisher", None)):
+                by_differences.append(name)
+                continue
+            names, like_fisher = like.logp_fisher(**self._like_inputs(like, inputs))
+            t = np.array([jac.get(p, np.zeros(n)) for p in names])
+            matrix += t.T @ np.asarray(like_fisher, dtype=float) @ t
+        for name in by_differences if numeric else []:
+            matrix -= self._hessian(lambda y, _n=name: self._loglike(_n, y), x, self.depends[name])
+        if not self.ignore_prior:
+            for i, pdf in enumerate(self.model.prior.pdf):
+                if pdf.dist.name == "norm":
+                    matrix[i, i] += 1 / pdf.var()
+                elif pdf.dist.name != "uniform":
+                    matrix[i, i] -= self._hessian(lambda y, _i=i, _p=pdf: float(_p.logpdf(y[_i])),
+                                                  x, [i])[i, i]
+            if self.model.prior.external:
+                matrix -= self._hessian(self._external_logprior, x, range(n))
+        self.model.logposterior(x, return_derived=False)  # leave the model at x
+        return 0.5 * (matrix + matrix.T)
+
+    def _hessian(self, function, x, indices):
+        """Second-difference Hessian of a scalar ``function`` in the given coordinates."""
+        n = len(self.names)
+        hess = np.zeros((n, n))
+        steps = HESSIAN_STEP * self.scales
+        f0 = function(x)
+
+        def at(shifts):
+            y = x.copy()
+            for j, sign in shifts:
+                y[j] += sign * steps[j]
+            return function(y)
+
+        indices = list(indices)
+        for a, i in enumerate(indices):
+            hess[i, i] = (at([(i, 1)]) - 2 * f0 + at([(i, -1)])) / steps[i] ** 2
+            for j in indices[a + 1:]:
+                hess[i, j] = hess[j, i] = (
+                    at([(i, 1), (j, 1)]) - at([(i, 1), (j, -1)])
+                    - at([(i, -1), (j, 1)]) + at([(i, -1), (j, -1)])
+                ) / (4 * steps[i] * steps[j])
+        return hess
