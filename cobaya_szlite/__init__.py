@@ -17,6 +17,7 @@ _COBAYA_CLASSES = {
     "SZTheory": "theory",
     "TSZBandpowers": "likelihood",
     "GradMinimize": "minimize",
+    "Planck2015TSZ": "planck2015",
 }
 
 __all__ = list(_engine_all) + list(_COBAYA_CLASSES)

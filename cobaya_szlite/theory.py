@@ -5,6 +5,13 @@
 at the multipoles its likelihoods request, plus the derived parameters
 ``Omega_m`` and ``F_sz = sigma8 (Omega_m / B)^0.40 h^-0.21``. Options and
 parameter defaults are in ``SZTheory.yaml`` beside this module.
+
+Only when a likelihood requests it, it also provides ``Tll_sz`` = ``{"ell", "Tll"}``:
+the full-sky 1-halo tSZ trispectrum in (D_ell x 1e12)^2, i.e.
+1e24 [ell(ell+1)/2pi][ell'(ell'+1)/2pi] T_ll' (the units of the published Planck
+reference file), and with ``Tll_sz: {ell: [...], gradient: True}`` its derivatives
+``"dTll"`` (shape (n_params, n_ell, n_ell), one slice per name in ``"params"``, in
+INPUT_PARAMS order).
 """
 
 import functools
@@ -16,7 +23,7 @@ import numpy as np
 from cobaya.log import LoggedError
 from cobaya.theory import Theory
 
-from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy, validate
+from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy, cl_yy_trispectrum, validate
 
 __all__ = ["SZTheory", "INPUT_PARAMS"]
 
@@ -80,6 +87,29 @@ def _d_ell_jacobian_function(ells, precision):
     return jax.jit(jax.jacfwd(_d_ell_function(ells, precision)))
 
 
+@functools.lru_cache(maxsize=8)
+def _tll_function(ells, precision, gradient):
+    """Jitted map (12 input values) -> 1-halo trispectrum in (D_ell x 1e12)^2.
+
+    Returns (n_ell, n_ell), or with ``gradient`` the pair (T, dT/dvalues) with
+    dT of shape (12, n_ell, n_ell). Cached on (ells, precision, gradient).
+    """
+    ell = jnp.asarray(ells)
+    to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
+
+    def tll(values):
+        cosmo, profile = _to_pytrees(values)
+        return cl_yy_trispectrum(cosmo, profile, ell, precision=precision) * jnp.outer(to_d, to_d)
+
+    if not gradient:
+        return jax.jit(tll)
+
+    def tll_and_jacobian(values):
+        return tll(values), jnp.moveaxis(jax.jacfwd(tll)(values), -1, 0)
+
+    return jax.jit(tll_and_jacobian)
+
+
 class SZTheory(Theory):
     """tSZ C_ell^yy (1-halo and 2-halo) from `cobaya_szlite.cl_yy`.
 
@@ -127,10 +157,13 @@ class SZTheory(Theory):
             )
         self._ells = np.zeros(0)
         self._function = None
+        self._tll_ells = np.zeros(0)
+        self._tll_gradient = False
+        self._tll = None
 
     def get_can_provide(self):
-        """``Cl_sz`` and ``Cl_sz_grad`` (see `get_Cl_sz_grad`) are available."""
-        return ["Cl_sz", "Cl_sz_grad"]
+        """``Cl_sz`` and ``Tll_sz`` are available through ``provider.get_<name>()``."""
+        return ["Cl_sz", "Tll_sz", "Cl_sz_grad"]
 
     def must_provide(self, **requirements):
         """Record the multipoles requested with ``Cl_sz: {ell: [...]}``.
@@ -142,6 +175,8 @@ class SZTheory(Theory):
         super().must_provide(**requirements)
         if "Cl_sz_grad" in requirements:
             self._check_grad_requirement(requirements["Cl_sz_grad"])
+        if "Tll_sz" in requirements:
+            self._must_provide_tll(dict(requirements["Tll_sz"] or {}))
         if "Cl_sz" not in requirements:
             return None
         options = dict(requirements["Cl_sz"] or {})
@@ -168,6 +203,28 @@ class SZTheory(Theory):
         self._function = None
         return None
 
+    def _must_provide_tll(self, options):
+        """Record ``Tll_sz: {ell: [...], gradient: bool}`` (ell required)."""
+        unknown = sorted(set(options) - {"ell", "gradient"})
+        if unknown or options.get("ell") is None:
+            raise LoggedError(
+                self.log,
+                "Tll_sz needs {ell: [...]} and optionally gradient: True; got %r.",
+                options,
+            )
+        ell = np.atleast_1d(np.asarray(options["ell"], dtype=float))
+        if ell.ndim != 1 or np.any(ell < self.ell_min) or np.any(ell > self.ell_max):
+            raise LoggedError(
+                self.log,
+                "Tll_sz requested at ell = %s; need a 1-d list within [ell_min, ell_max] = [%g, %g].",
+                ell.tolist(),
+                self.ell_min,
+                self.ell_max,
+            )
+        self._tll_ells = np.union1d(self._tll_ells, ell)
+        self._tll_gradient = self._tll_gradient or bool(options.get("gradient", False))
+        self._tll = None
+
     def calculate(self, state, want_derived=True, **params_values_dict):
         """Fill ``state["Cl_sz"]`` (numpy arrays) and the derived parameters.
 
@@ -189,6 +246,21 @@ class SZTheory(Theory):
             return False
         cosmo, profile = _to_pytrees(values)
         state["Cl_sz"] = {"ell": self._ells, "1h": d_ell[0], "2h": d_ell[1]}
+        if len(self._tll_ells):
+            if self._tll is None:
+                self._tll = _tll_function(
+                    tuple(self._tll_ells.tolist()), self._precision, self._tll_gradient
+                )
+            result = self._tll(values)
+            tll = {"ell": self._tll_ells, "params": list(INPUT_PARAMS)}
+            if self._tll_gradient:
+                tll["Tll"], tll["dTll"] = np.asarray(result[0]), np.asarray(result[1])
+            else:
+                tll["Tll"] = np.asarray(result)
+            if not np.all(np.isfinite(tll["Tll"])):
+                self.log.debug("Zero likelihood at %r: non-finite trispectrum", params_values_dict)
+                return False
+            state["Tll_sz"] = tll
         if want_derived:
             h = float(cosmo.H0) / 100.0
             omega_m = float(cosmo.omega_b + cosmo.omega_cdm) / h**2
@@ -201,6 +273,10 @@ class SZTheory(Theory):
     def get_Cl_sz(self):
         """``{"ell", "1h", "2h"}``: multipoles and D_ell x 1e12 (numpy arrays)."""
         return self.current_state["Cl_sz"]
+
+    def get_Tll_sz(self):
+        """``{"ell", "Tll", "params"[, "dTll"]}``: 1-halo trispectrum in (D_ell x 1e12)^2."""
+        return self.current_state["Tll_sz"]
 
     def _check_grad_requirement(self, options):
         """``Cl_sz_grad`` takes no options: derivatives are at the ``Cl_sz`` multipoles."""

@@ -1,0 +1,195 @@
+"""Planck2015TSZ on the shared Planck 2015 tSZ files (skipped where they are absent).
+
+The point of every chi^2 check: sigma8 = 0.78, A_CIB = 0.66, A_RS = 0.1, A_IR = 2.04,
+the other parameters at the SZTheory.yaml defaults (B = 1.25), small test precision
+with z_min = 1e-5.
+"""
+
+import functools
+import math
+import os
+
+import numpy as np
+import pytest
+from cobaya.model import get_model
+
+import cobaya_szlite as sz
+from cobaya_fixtures import PLANCK_FOLDER, TEST_PRECISION, THEORY
+
+pytestmark = pytest.mark.skipif(
+    not os.path.isdir(PLANCK_FOLDER), reason="shared Planck 2015 tSZ data absent"
+)
+LIKE = "cobaya_szlite.Planck2015TSZ"
+PRECISION = dict(TEST_PRECISION, z_min=1e-5)
+POINT = {"sigma8": 0.78, "A_CIB": 0.66, "A_RS": 0.1, "A_IR": 2.04}
+DATA = "class_sz_SZ_and_fg_models.txt"
+REFERENCE = "soliket_tSZ_trispectrum_ref_total-planck-collab-15_step_1.txt"
+
+
+def info(mode, **options):
+    like = {"data_folder": PLANCK_FOLDER, "trispectrum": mode, "precision": dict(PRECISION)}
+    like.update(options)
+    return {
+        "theory": {THEORY: {"precision": dict(PRECISION)}},
+        "likelihood": {LIKE: like},
+        "params": {
+            "sigma8": {"prior": {"min": 0.5, "max": 1.1}, "ref": 0.78, "latex": r"\sigma_8"},
+            "omega_cdm": {"prior": {"min": 0.08, "max": 0.2}, "ref": 0.12, "latex": r"\omega_c"},
+        },
+    }
+
+
+@functools.cache
+def model(mode):
+    return get_model(info(mode))
+
+
+def numpy_loglike(mode, cl_sz, tll=None):
+    """Independent ln L from the files: np.loadtxt, np.linalg.solve, slogdet."""
+    table = np.loadtxt(os.path.join(PLANCK_FOLDER, DATA))
+    ell, d, sigma, templates = table[:, 0], table[:, 1], table[:, 2], table[:, 3:7]
+    model_d = np.interp(ell, cl_sz["ell"], cl_sz["1h"] + cl_sz["2h"])
+    model_d = model_d + templates @ np.array([POINT["A_CIB"], POINT["A_RS"], POINT["A_IR"], 0.9033])
+    cov = np.diag(sigma**2)
+    if mode == "reference":
+        cov = cov + np.loadtxt(os.path.join(PLANCK_FOLDER, REFERENCE)) / (4 * np.pi * 0.47)
+    elif tll is not None:
+        cov = cov + tll / (4 * np.pi * 0.47)
+    r = d - model_d
+    lnl = -0.5 * r @ np.linalg.solve(cov, r)
+    if mode == "varying":
+        lnl -= 0.5 * (np.linalg.slogdet(cov)[1] - np.sum(np.log(sigma**2)))
+    return lnl
+
+
+def engine_tll(point, ell):
+    """Engine trispectrum in (D_ell x 1e12)^2 at SZTheory defaults updated with ``point``."""
+    params = {**sz.SZTheory.get_defaults()["params"]}
+    values = {k: v["value"] for k, v in params.items() if isinstance(v, dict) and "value" in v}
+    values.update({k: v for k, v in point.items() if k in values})
+    cosmo = sz.CosmoParams(*(values[k] for k in ("omega_b", "omega_cdm", "H0", "n_s", "sigma8")))
+    prof = sz.ProfileParamsA10(
+        *(values[k] for k in ("P0GNFW", "c500", "gammaGNFW", "alphaGNFW", "betaGNFW", "alpha_p", "B"))
+    )
+    t = np.asarray(sz.cl_yy_trispectrum(cosmo, prof, ell, precision=sz.Precision(**PRECISION)))
+    to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
+    return t * np.outer(to_d, to_d)
+
+
+def test_loading_bins_and_parameters():
+    m = model("reference")
+    like = m.likelihood[LIKE]
+    assert len(like.data.ell) == 18
+    assert like.data.ell[0] == 10 and like.data.ell[-1] == 959.5
+    assert list(like.data.templates) == ["A_CIB", "A_RS", "A_IR", "A_CN"]
+    assert like.f_sky == 0.47
+    params = m.parameterization
+    assert params.constant_params()["A_CN"] == 0.9033
+    for name in ("A_CIB", "A_RS", "A_IR"):
+        assert name in params.sampled_params()
+        assert m.prior.bounds()[list(params.sampled_params()).index(name)].tolist() == [0, 5]
+        assert params.labels()[name].startswith("A_")
+
+
+@pytest.mark.parametrize("mode", ["none", "reference", "fiducial", "varying"])
+def test_loglike_equals_numpy(mode):
+    m = model(mode)
+    point = dict(POINT, omega_cdm=0.12)
+    lnl = float(m.loglikes(point)[0][0])
+    provider = m.provider
+    cl_sz = provider.get_Cl_sz()
+    tll = None
+    if mode == "fiducial":
+        tll = engine_tll({}, m.likelihood[LIKE].data.ell)
+    elif mode == "varying":
+        tll = provider.get_Tll_sz()["Tll"]
+        np.testing.assert_allclose(tll, engine_tll(point, cl_sz["ell"]), rtol=1e-10)
+    assert lnl == pytest.approx(numpy_loglike(mode, cl_sz, tll), rel=1e-9, abs=1e-9)
+    assert isinstance(m.likelihood[LIKE].logp(**{**point, "A_CN": 0.9033}), float)
+
+
+def test_modes_differ_and_fiducial_point_is_stated():
+    values = [float(model(mode).loglikes(dict(POINT, omega_cdm=0.12))[0][0])
+              for mode in ("none", "reference", "fiducial")]
+    assert len(set(values)) == 3
+    like = model("fiducial").likelihood[LIKE]
+    assert like.fiducial_point["B"] == 1.25 and like.fiducial_point["sigma8"] == 0.8102
+
+
+def test_varying_gradient_matches_finite_differences():
+    """logp_gradient (Cl_sz_grad + dT/dparams + log-det terms) vs central differences."""
+    m = get_model(info("varying"))
+    like = m.likelihood[LIKE]
+    m.add_requirements(like.get_gradient_requirements())
+    point = dict(POINT, omega_cdm=0.125)
+    m.loglikes(point)
+    grad = like.logp_gradient(**m.parameterization.to_input(point))
+    for name, step in (("sigma8", 1e-4), ("omega_cdm", 1e-5), ("A_CIB", 1e-4), ("A_IR", 1e-4)):
+        up = float(m.loglikes(dict(point, **{name: point[name] + step}))[0][0])
+        down = float(m.loglikes(dict(point, **{name: point[name] - step}))[0][0])
+        numeric = (up - down) / (2 * step)
+        assert grad[name] == pytest.approx(numeric, rel=1e-4, abs=1e-6), name
+
+
+def test_reference_without_file_is_refused(tmp_path):
+    from cobaya.log import LoggedError
+
+    os.symlink(os.path.join(PLANCK_FOLDER, DATA), tmp_path / DATA)
+    with pytest.raises(LoggedError, match="reference trispectrum file"):
+        get_model(info("reference", data_folder=str(tmp_path)))
+    get_model(info("none", data_folder=str(tmp_path)))
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [(None, "not found"), ("10 0.005 0.006\n", "7 columns"), ("10 x 1 2 3 4 5\n", "non-numeric")],
+)
+def test_missing_or_malformed_data_file(tmp_path, content, match):
+    from cobaya.log import LoggedError
+
+    if content is not None:
+        (tmp_path / DATA).write_text(content)
+    with pytest.raises(LoggedError, match=match) as excinfo:
+        get_model(info("none", data_folder=str(tmp_path)))
+    assert DATA in str(excinfo.value) or DATA in str(excinfo.getrepr())
+
+
+def test_bad_trispectrum_option():
+    from cobaya.log import LoggedError
+
+    with pytest.raises(LoggedError, match="trispectrum"):
+        get_model(info("sometimes"))
+
+
+def test_install_from_local_url(tmp_path, monkeypatch):
+    """cobaya-install path: download from file:// copies, then load without data_folder."""
+    from cobaya.install import install
+
+    from cobaya_szlite.planck2015 import Planck2015TSZ
+
+    base = "file://" + os.path.abspath(PLANCK_FOLDER) + "/"
+    monkeypatch.setattr(Planck2015TSZ, "_base_urls", {"class_sz_": base + "class_sz_", "soliket_": base + "soliket_"})
+    packages = tmp_path / "packages"
+    assert not Planck2015TSZ.is_installed(path=str(packages))
+    install({"likelihood": {LIKE: None}}, path=str(packages), no_progress_bars=True)
+    assert Planck2015TSZ.is_installed(path=str(packages))
+    folder = packages / "data" / "planck2015_tsz"
+    for name in ("class_sz_SZ_and_fg_models.txt", REFERENCE):
+        assert (folder / name).read_bytes() == open(os.path.join(PLANCK_FOLDER, name), "rb").read()
+    spec = info("reference", data_folder=None)
+    spec["packages_path"] = str(packages)
+    lnl = float(get_model(spec).loglikes(dict(POINT, omega_cdm=0.12))[0][0])
+    assert lnl == pytest.approx(float(model("reference").loglikes(dict(POINT, omega_cdm=0.12))[0][0]), rel=1e-12)
+
+
+def test_install_failure_and_not_installed(tmp_path, monkeypatch):
+    from cobaya.log import LoggedError
+
+    from cobaya_szlite.planck2015 import Planck2015TSZ
+
+    monkeypatch.setattr(Planck2015TSZ, "_base_urls", {"class_sz_": "file:///nonexistent/", "soliket_": "file:///nonexistent/"})
+    assert Planck2015TSZ.install(path=str(tmp_path), no_progress_bars=True) is False
+    spec = info("none", data_folder=None)
+    spec["packages_path"] = str(tmp_path / "empty")
+    with pytest.raises(LoggedError, match="cobaya-install"):
+        get_model(spec)
