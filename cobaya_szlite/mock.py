@@ -11,13 +11,16 @@ tSZ likelihoods).
 Bins: N_BINS bins with integer edges log-spaced over 10 <= ell <= 3000;
 ell_eff is the mean multipole of the bin and n_ell its number of multipoles.
 
-Covariance: Gaussian (cosmic variance + noise), diagonal across bins,
+Covariance: Gaussian (cosmic variance + noise) plus the engine's 1-halo
+trispectrum at the fiducial (`cobaya_szlite.cl_yy_covariance`), in D_ell x 1e12,
 
-    var(D_b) = 2 (D_b + N_b)^2 / ((2 ell_eff + 1) n_ell f_sky),
+    Cov_bb' = delta_bb' 2 (D_b + N_b)^2 / ((2 ell_eff + 1) n_ell f_sky)
+              + 1e24 [l(l+1)/2pi][l'(l'+1)/2pi] T_bb' / (4 pi f_sky),
 
 with N_b the noise power (D_ell x 1e12) of a white-noise y-map with a Gaussian
-beam, N_ell = NOISE_WHITE exp(ell (ell + 1) theta^2 / (8 ln 2)). No
-non-Gaussian (trispectrum) term yet.
+beam, N_ell = NOISE_WHITE exp(ell (ell + 1) theta^2 / (8 ln 2)). The sigma
+column of the bandpower files is sqrt(diag Cov); the full matrix (bins strongly
+correlated) is ``covariance.txt``.
 
 Noisy realisation: data = truth + L z with L L^T = covariance and
 z ~ N(0, 1) from numpy's ``default_rng(SEED)``. Everything is recorded in
@@ -30,7 +33,7 @@ import subprocess
 
 import numpy as np
 
-from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy
+from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy, cl_yy_covariance
 from .theory import INPUT_PARAMS
 
 __all__ = ["FIDUCIAL_COSMO", "FIDUCIAL_PROFILE", "FIDUCIAL_PARAMS", "bins", "noise_d", "write_mock"]
@@ -95,8 +98,12 @@ def write_mock(out, precision=Precision()):
     d_1h, d_2h = np.asarray(cl_1h) * to_d, np.asarray(cl_2h) * to_d
     truth = d_1h + d_2h
     noise = noise_d(ell)
-    variance = 2 * (truth + noise) ** 2 / ((2 * ell + 1) * n_ell * F_SKY)
-    cov = np.diag(variance)
+    cov = np.asarray(
+        cl_yy_covariance(FIDUCIAL_COSMO, FIDUCIAL_PROFILE, ell, n_ell, F_SKY, precision=precision,
+                         noise_cl=noise / to_d)
+    ) * np.outer(to_d, to_d)
+    cov = 0.5 * (cov + cov.T)
+    variance = np.diag(cov)
     sigma = np.sqrt(variance)
     rng = np.random.default_rng(SEED)
     noisy = truth + np.linalg.cholesky(cov) @ rng.standard_normal(len(ell))
@@ -106,7 +113,7 @@ def write_mock(out, precision=Precision()):
 
     save("bandpowers_noiseless.txt", np.column_stack([ell, truth, sigma]), _HEADER + "; noiseless: the truth")
     save("bandpowers.txt", np.column_stack([ell, noisy, sigma]), _HEADER + f"; noisy realisation, seed {SEED}")
-    save("covariance.txt", cov, f"{len(ell)} x {len(ell)} Gaussian covariance of D_ell x 1e12, f_sky = {F_SKY}")
+    save("covariance.txt", cov, f"{len(ell)} x {len(ell)} covariance of D_ell x 1e12 (Gaussian + 1-halo trispectrum), f_sky = {F_SKY}")
     save(
         "truth_cl.txt",
         np.column_stack([ell, d_1h, d_2h, noise]),
@@ -133,7 +140,8 @@ def write_mock(out, precision=Precision()):
         f"noise_white: {NOISE_WHITE!r}  # sr",
         f"beam_fwhm_arcmin: {BEAM_FWHM_ARCMIN}",
         f"seed: {SEED}  # numpy.random.default_rng",
-        f"chi2_noisy_vs_truth: {float(np.sum((noisy - truth) ** 2 / variance)):.4f}",
+        "covariance: Gaussian + 1-halo trispectrum / (4 pi f_sky)",
+        f"chi2_noisy_vs_truth: {float((noisy - truth) @ np.linalg.solve(cov, noisy - truth)):.4f}  # full covariance",
     ]
     with open(os.path.join(out, "truth.yaml"), "w", encoding="utf-8") as stream:
         stream.write("\n".join(lines) + "\n")

@@ -57,7 +57,7 @@ def test_truth_of_noiseless_mock():
         numpy_chi2(os.path.join(mock_folder(), "bandpowers_noiseless.txt"), cl_sz), abs=1e-12
     )
     # away from the truth the chi^2 is large and still matches numpy
-    logp = model.loglike({"sigma8": 0.8}, return_derived=False)
+    logp = model.loglike({"sigma8": 0.78}, return_derived=False)
     cl_sz = model.provider.get_Cl_sz()
     expected = numpy_chi2(os.path.join(mock_folder(), "bandpowers_noiseless.txt"), cl_sz)
     assert expected > 100
@@ -137,7 +137,10 @@ def test_ell_selection_and_two_likelihoods_share_the_theory():
     low = ell <= 500
     assert model.likelihood["low"].data.ell.max() <= 500
     assert -2 * loglikes[0] == pytest.approx(np.sum(chi[low] ** 2), rel=1e-12)
-    assert -2 * loglikes[1] == pytest.approx(np.sum(chi[~low] ** 2), rel=1e-12)
+    # the mock covariance (Gaussian + trispectrum) correlates bins: cut, then invert
+    cov = np.loadtxt(os.path.join(mock_folder(), "covariance.txt"))[np.ix_(~low, ~low)]
+    r = (d - (cl_sz["1h"] + cl_sz["2h"]))[~low]
+    assert -2 * loglikes[1] == pytest.approx(r @ np.linalg.solve(cov, r), rel=1e-10)
 
 
 def test_class_sz_style_request_without_ells():
@@ -221,3 +224,22 @@ def test_planck2015_folder_with_foregrounds_and_trispectrum(tmp_path):
     model_d = model_d + table[:, 3:7] @ np.array([0.66, 0.0, 2.04, 0.9033])
     r = table[:, 1] - model_d
     assert -2 * logp == pytest.approx(r @ np.linalg.solve(cov, r), rel=1e-10)
+
+
+def test_mock_covariance_is_gaussian_plus_trispectrum():
+    """covariance.txt = diag Gaussian (signal + noise) + engine T / (4 pi f_sky), D_ell x 1e12."""
+    import math
+
+    import cobaya_szlite as sz
+    from cobaya_szlite.mock import F_SKY, FIDUCIAL_COSMO, FIDUCIAL_PROFILE, bins, noise_d
+    from cobaya_fixtures import TEST_PRECISION
+
+    _, _, ell, n_ell = bins()
+    cov = np.loadtxt(os.path.join(mock_folder(), "covariance.txt"))
+    truth = np.loadtxt(os.path.join(mock_folder(), "bandpowers_noiseless.txt"))[:, 1]
+    to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
+    tri = np.asarray(sz.cl_yy_trispectrum(FIDUCIAL_COSMO, FIDUCIAL_PROFILE, ell,
+                                          precision=sz.Precision(**TEST_PRECISION)))
+    gauss = 2 * (truth + noise_d(ell)) ** 2 / ((2 * ell + 1) * n_ell * F_SKY)
+    expected = np.diag(gauss) + tri * np.outer(to_d, to_d) / (4 * math.pi * F_SKY)
+    np.testing.assert_allclose(cov, expected, rtol=1e-9, atol=0)
