@@ -17,7 +17,7 @@ from .background import E_z, angular_diameter_distance, h_of, rho_crit
 from .constants import Y_PER_EV_CM3_MPC
 from .halos import r500
 from .params import Precision
-from .quadrature import lagrange4_interp, spline_sinc_transform_weights
+from .quadrature import lagrange4_interp, cubic_sinc_transform_weights
 
 P500_NORM_EV_CM3 = 1.65
 """A10 normalisation of P500 [eV cm^-3] at h70 = 1, E = 1, M = 3e14 h70^-1 Msun."""
@@ -85,7 +85,7 @@ def fourier_table(precision):
     q = np.exp(ln_q0 + dln_q * np.arange(n_q))
     x_hi = X_INF if np.isinf(precision.x_out) else precision.x_out
     x = np.geomspace(X_MIN, x_hi, precision.n_x)
-    return FourierTable(ln_q0, dln_q, x, spline_sinc_transform_weights(q, x))
+    return FourierTable(ln_q0, dln_q, x, cubic_sinc_transform_weights(q, x))
 
 
 def fourier_on_table(profile, table):

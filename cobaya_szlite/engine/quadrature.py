@@ -6,7 +6,6 @@ traced parameters: their results enter compiled code as constants.
 
 import jax.numpy as jnp
 import numpy as np
-from scipy.interpolate import CubicSpline
 from scipy.special import sici
 
 
@@ -46,21 +45,36 @@ def sinc_transform_weights(q, x):
     return w
 
 
-def spline_sinc_transform_weights(q, x, refine=8):
+def cubic_sinc_transform_weights(q, x, refine=8):
     """Weights w[i, j] with sum_j w[i, j] f(x_j) = Int_0^{x_-1} f(x) sin(q_i x)/(q_i x) dx.
 
-    f is represented by the cubic spline through (ln x_j, f_j) (not-a-knot), sampled on a
-    grid `refine` times finer and integrated there with the exact piecewise-linear rule;
-    f is taken to vanish linearly between 0 and x_0. Positive, log-spaced `x` expected.
-    The spline keeps the rule accurate at large q, where the kinks of a coarse
-    piecewise-linear f would dominate the small oscillating integral.
+    f is represented by local cubic (4-point Lagrange) interpolation in ln x between the
+    log-spaced nodes `x`, sampled on a grid `refine` times finer and integrated there
+    with the exact piecewise-linear rule; f vanishes linearly between 0 and x_0. The
+    cubic keeps the rule accurate at large q, where the kinks of a coarse piecewise-linear
+    f would dominate the small oscillating integral. Each fine sample depends on four
+    nodes only, so building the weights costs O(n_q n_x refine).
     """
+    n = x.size
+    frac = np.arange(refine) / refine
+    start = np.clip(np.arange(n - 1) - 1, 0, n - 4)
+    t = (np.arange(n - 1)[:, None] + frac[None, :] - start[:, None]).ravel()
+    first = np.repeat(start, refine)
+    t, first = np.append(t, 3.0), np.append(first, n - 4)
+    basis = np.stack([
+        -(t - 1.0) * (t - 2.0) * (t - 3.0) / 6.0,
+        t * (t - 2.0) * (t - 3.0) / 2.0,
+        -t * (t - 1.0) * (t - 3.0) / 2.0,
+        t * (t - 1.0) * (t - 2.0) / 6.0,
+    ])
     ln_x = np.log(x)
-    ln_fine = np.linspace(ln_x[0], ln_x[-1], refine * (x.size - 1) + 1)
-    cardinal = CubicSpline(ln_x, np.eye(x.size), axis=0)(ln_fine)
-    x_fine = np.concatenate([[0.0], np.exp(ln_fine)])
-    cardinal = np.concatenate([np.zeros((1, x.size)), cardinal], axis=0)
-    return sinc_transform_weights(q, x_fine) @ cardinal
+    ln_fine = ln_x[first] + t * (ln_x[1] - ln_x[0])
+    fine_weights = sinc_transform_weights(q, np.concatenate([[0.0], np.exp(ln_fine)]))[:, 1:]
+    w = np.zeros((np.size(q), n))
+    for offset in range(4):
+        w += np.stack([np.bincount(first + offset, weights=row * basis[offset], minlength=n)
+                       for row in fine_weights])
+    return w
 
 
 def lagrange4_interp(table, t):
