@@ -206,17 +206,27 @@ class GradMinimize(Minimizer):
         return result, np.clip(x, self._lower, self._upper), inside
 
     def _fisher_steps(self, x):
-        """Up to ``fisher_steps`` Fisher-scoring (Gauss-Newton) steps x += F^-1 grad ln P,
-        projected on the prior box, halving the step until -ln P decreases.
-        Returns the last accepted point."""
+        """Up to ``fisher_steps`` projected Fisher-scoring (Gauss-Newton) steps.
+
+        Parameters on a prior bound whose gradient points outwards are held there;
+        the others move by F_free^-1 grad ln P, cut where they would cross a bound
+        and halved until ln P increases. Returns the last accepted point.
+        """
         value, grad = self.gradient(x)
         for _ in range(int(self.fisher_steps)):
+            free = ~(((x <= self._lower) & (grad < 0)) | ((x >= self._upper) & (grad > 0)))
+            step = np.zeros_like(x)
             try:
-                step = np.linalg.solve(self.gradient.fisher(x, numeric=False), grad)
+                fisher = self.gradient.fisher(x, numeric=False)
+                step[free] = np.linalg.solve(fisher[np.ix_(free, free)], grad[free])
             except np.linalg.LinAlgError:
                 break
             if 0.5 * step @ grad < float(self.ftol) * max(abs(value), 1.0):
                 break
+            with np.errstate(divide="ignore", invalid="ignore"):
+                room = np.where(step > 0, (self._upper - x) / step,
+                                np.where(step < 0, (self._lower - x) / step, np.inf))
+            step = step * min(1.0, float(np.min(room)))
             for _halving in range(8):
                 trial = np.clip(x + step, self._lower, self._upper)
                 new_value, new_grad = self.gradient(trial)
@@ -236,7 +246,8 @@ class GradMinimize(Minimizer):
         x = self._fisher_steps(x)
         fisher = self.gradient.fisher(x, numeric=False)
         done = False
-        if self.whiten and self.method == "L-BFGS-B":
+        on_bound = np.any((x <= self._lower) | (x >= self._upper))
+        if self.whiten and self.method == "L-BFGS-B" and not on_bound:
             try:
                 factor = np.linalg.cholesky(fisher)
             except np.linalg.LinAlgError:
