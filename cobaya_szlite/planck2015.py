@@ -43,8 +43,8 @@ __all__ = ["Planck2015TSZ", "TRISPECTRUM_MODES", "gaussian_logp_gradient"]
 
 TRISPECTRUM_MODES = ("none", "reference", "fiducial", "varying")
 
-#: Files installed by `Planck2015TSZ.install`: local name -> (source key, upstream name).
-#: The local name is the source key (a prefix) followed by the upstream name.
+#: Files installed by `Planck2015TSZ.install`: local name -> upstream name.
+#: The local name is a source prefix (a key of `_base_urls`) followed by the upstream name.
 _FILES = {
     "class_sz_SZ_and_fg_models.txt": "SZ_and_fg_models.txt",
     "class_sz_SZ_and_fg_models-high_ell.txt": "SZ_and_fg_models-high_ell.txt",
