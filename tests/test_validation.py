@@ -84,3 +84,11 @@ def test_bad_precision(cosmo, profile, kwargs, name):
 def test_unphysical_gradient_is_nan_not_crash(cosmo, profile):
     g = jax.grad(lambda s8: sz.cl_yy(cosmo._replace(sigma8=s8), profile, np.array([100.0]))[0][0])(-0.1)
     assert np.isnan(g)
+
+
+def test_ell_beyond_profile_table_is_nan_not_clamped(cosmo, profile):
+    """An ell whose q values exceed Precision.q_max is refused (NaN), not silently clamped;
+    raising q_max makes it computable."""
+    ell = np.array([2e5])
+    assert np.isnan(sz.cl_yy(cosmo, profile, ell)[0][0])
+    assert np.isfinite(sz.cl_yy(cosmo, profile, ell, sz.Precision(q_max=1e6))[0][0])

@@ -129,9 +129,15 @@ def _spectrum_ingredients(cosmo, profile, ell, precision):
     return g, ell, h, u, offset, k_limber, amplitude, t_limber
 
 
-def _invalid_to_nan(cosmo, profile, ell, precision):
-    """1.0 for a physical point, NaN otherwise (multiplies every output)."""
-    return jnp.where(physical_mask(cosmo, profile, precision.x_out) & jnp.all(ell > 0), 1.0, jnp.nan)
+def _invalid_to_nan(cosmo, profile, ell, precision, offset):
+    """1.0 for a physical point whose q values fit the profile table, NaN otherwise.
+
+    Multiplies every output. Below the table u(q) is flat (clamping is exact to < 1e-9);
+    above it (ell beyond ~1e5 for the defaults; raise `Precision.q_max`) the point is refused.
+    """
+    n_lag = grids(precision).hankel_index.shape[1]
+    ok = physical_mask(cosmo, profile, precision.x_out) & jnp.all(ell > 0) & jnp.all(offset <= n_lag - 3)
+    return jnp.where(ok, 1.0, jnp.nan)
 
 
 @jax.jit
@@ -151,7 +157,8 @@ def cl_yy(cosmo, profile, ell, precision=Precision()):
     -------
     (cl_1h, cl_2h) : tuple of Arrays, shape (n_ell,)
         Dimensionless C_ell^yy. D_ell = ell (ell+1) C_ell / (2 pi). All entries are NaN
-        when a parameter is outside its allowed range (see `validate`).
+        when a parameter is outside its allowed range (see `validate`), or when an ell
+        needs the profile transform beyond `precision.q_max` (ell >~ 1e5 by default).
     """
     g, ell, h, u, offset, k_limber, amplitude, t_limber = _spectrum_ingredients(cosmo, profile, ell, precision)
 
@@ -165,7 +172,7 @@ def cl_yy(cosmo, profile, ell, precision=Precision()):
     zw = (g.z_weights * h["dvol"])[:, None]
     cl_1h = jnp.sum(zw * one_halo, axis=0)
     cl_2h = jnp.sum(zw * p_lin * two_halo_mass**2, axis=0)
-    guard = _invalid_to_nan(cosmo, profile, ell, precision)
+    guard = _invalid_to_nan(cosmo, profile, ell, precision, offset)
     return cl_1h * guard, cl_2h * guard
 
 
@@ -191,7 +198,7 @@ def cl_yy_trispectrum(cosmo, profile, ell, precision=Precision()):
     u2 = u2.reshape(rows.shape)
     weights = (g.z_weights * h["dvol"])[:, None] * h["w4"]
     trispectrum = jnp.einsum("zm,zml,zmk->lk", weights, u2, u2)
-    return trispectrum * _invalid_to_nan(cosmo, profile, ell, precision)
+    return trispectrum * _invalid_to_nan(cosmo, profile, ell, precision, offset)
 
 
 @partial(jax.jit, static_argnames=("include_trispectrum",))
