@@ -20,11 +20,10 @@ _N_K_NORM = 1024
 """ln k grid [1/Mpc] of the general sigma(R) quadrature: 1e-5 to 1e3 Mpc^-1."""
 
 
-def _eh98_tilde(q, alpha_c, beta_c):
-    """EH98 eq. (19)-(20): the pressureless transfer shape T0(q; alpha_c, beta_c)."""
-    lg = jnp.log(jnp.e + 1.8 * beta_c * q)
-    c = 14.2 / alpha_c + 386.0 / (1.0 + 69.9 * q**1.08)
-    return lg / (lg + c * q**2)
+def _eh98_tilde(log_term, c_term, q2, alpha_c):
+    """EH98 eq. (19)-(20): T0 = L / (L + C q^2), with L = ln(e + 1.8 beta_c q) and
+    C = 14.2 / alpha_c + 386 / (1 + 69.9 q^1.08) (`c_term` is the second part)."""
+    return log_term / (log_term + (14.2 / alpha_c + c_term) * q2)
 
 
 def _sinc(x):
@@ -76,7 +75,11 @@ def transfer_eh98(k, cosmo):
 
     ks = k * s
     f = 1.0 / (1.0 + (ks / 5.4) ** 4)
-    t_c = f * _eh98_tilde(q, 1.0, beta_c) + (1.0 - f) * _eh98_tilde(q, alpha_c, beta_c)
+    q2 = q**2
+    c_term = 386.0 / (1.0 + 69.9 * jnp.exp(1.08 * jnp.log(q)))
+    log_c = jnp.log(jnp.e + 1.8 * beta_c * q)
+    log_1 = jnp.log(jnp.e + 1.8 * q)
+    t_c = f * _eh98_tilde(log_c, c_term, q2, 1.0) + (1.0 - f) * _eh98_tilde(log_c, c_term, q2, alpha_c)
 
     y = (1.0 + z_eq) / (1.0 + z_d)
     sq = jnp.sqrt(1.0 + y)
@@ -86,7 +89,7 @@ def transfer_eh98(k, cosmo):
     beta_b = 0.5 + fb + (3.0 - 2.0 * fb) * jnp.sqrt((17.2 * wm) ** 2 + 1.0)
     s_tilde = s / (1.0 + (beta_node / ks) ** 3) ** (1.0 / 3.0)
     t_b = (
-        _eh98_tilde(q, 1.0, 1.0) / (1.0 + (ks / 5.2) ** 2)
+        _eh98_tilde(log_1, c_term, q2, 1.0) / (1.0 + (ks / 5.2) ** 2)
         + alpha_b / (1.0 + (beta_b / ks) ** 3) * jnp.exp(-((k / k_silk) ** 1.4))
     ) * _sinc(k * s_tilde)
     return fb * t_b + fc * t_c
