@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(
     not os.path.isdir(PLANCK_FOLDER), reason="shared Planck 2015 tSZ data absent"
 )
 LIKE = "cobaya_szlite.Planck2015TSZ"
-PRECISION = dict(TEST_PRECISION, z_min=1e-5)
+PRECISION = dict(TEST_PRECISION, z_min=1e-5, q_max=1e6)
 POINT = {"sigma8": 0.78, "A_CIB": 0.66, "A_RS": 0.1, "A_IR": 2.04}
 DATA = "class_sz_SZ_and_fg_models.txt"
 REFERENCE = "soliket_tSZ_trispectrum_ref_total-planck-collab-15_step_1.txt"
