@@ -71,17 +71,24 @@ def noise_d(ell):
 
 
 def _git_commit():
+    """HEAD commit, or "working tree on top of <commit> (...)" if the code that makes the mock has
+    uncommitted changes (the data files themselves are not counted)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=here, check=True).stdout
+
     try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=os.path.dirname(os.path.abspath(__file__)),
-            check=True,
-        )
+        commit = git("rev-parse", "HEAD").strip()
+        code = [os.path.join(here, p) for p in ("engine", "mock.py", "theory.py")]
+        code.append(os.path.join(os.path.dirname(here), "scripts", "make_mock.py"))
+        dirty = git("status", "--porcelain", "--", *code).split("\n")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return result.stdout.strip()
+    changed = sorted(line[3:] for line in dirty if line.strip())
+    if changed:
+        return f"working tree on top of {commit} (uncommitted changes in {', '.join(changed)})"
+    return commit
 
 
 def write_mock(out, precision=Precision()):
