@@ -20,6 +20,17 @@ _N_K_NORM = 1024
 """ln k grid [1/Mpc] of the general sigma(R) quadrature: 1e-5 to 1e3 Mpc^-1."""
 
 
+# EH98 power laws of omega_m = Omega_m h^2 as c * omega_m^e, evaluated with one exp:
+# b1 (two factors), b2, z_d (two), k_silk (two), a1 (two), a2 (two), b1 of beta_c
+# written as 1/(1+x) with x = (458 omega_m)^-0.708, b2 of beta_c, beta_node.
+_EH98_COEFFS, _EH98_EXPONENTS = np.array([
+    (0.313, -0.419), (0.607, 0.674), (0.238, 0.223), (1291.0, 0.251), (0.659, 0.828),
+    (1.6, 0.73), (10.4**-0.95, -0.95), (46.9**0.670, 0.670), (32.1**-0.532, -0.532),
+    (12.0**0.424, 0.424), (45.0**-0.582, -0.582), (458.0**-0.708, -0.708),
+    (0.395**-0.0266, -0.0266), (8.41, 0.435),
+]).T
+
+
 def _eh98_tilde(log_term, c_term, q2, alpha_c):
     """EH98 eq. (19)-(20): T0 = L / (L + C q^2), with L = ln(e + 1.8 beta_c q) and
     C = 14.2 / alpha_c + 386 / (1 + 69.9 q^1.08) (`c_term` is the second part)."""
@@ -50,33 +61,32 @@ def transfer_eh98(k, cosmo):
     wb = cosmo.omega_b
     fb = wb / wm
     fc = cosmo.omega_cdm / wm
+    ln_wb = jnp.log(wb)
     theta = T_CMB / 2.7
+    (b1_lo, b1_hi, b2, zd_lo, zd_hi, silk, silk_corr,
+     a1_lo, a1_hi, a2_lo, a2_hi, bb1, bb2, beta_node) = _EH98_COEFFS * jnp.exp(_EH98_EXPONENTS * jnp.log(wm))
 
     z_eq = 2.50e4 * wm * theta**-4
     k_eq = 7.46e-2 * wm * theta**-2
-    b1 = 0.313 * wm**-0.419 * (1.0 + 0.607 * wm**0.674)
-    b2 = 0.238 * wm**0.223
-    z_d = 1291.0 * wm**0.251 / (1.0 + 0.659 * wm**0.828) * (1.0 + b1 * wb**b2)
+    b1 = b1_lo * (1.0 + b1_hi)
+    z_d = zd_lo / (1.0 + zd_hi) * (1.0 + b1 * jnp.exp(b2 * ln_wb))
     r_d = 31.5 * wb * theta**-4 * (1e3 / z_d)
     r_eq = 31.5 * wb * theta**-4 * (1e3 / z_eq)
     s = (
         2.0 / (3.0 * k_eq) * jnp.sqrt(6.0 / r_eq)
         * jnp.log((jnp.sqrt(1.0 + r_d) + jnp.sqrt(r_d + r_eq)) / (1.0 + jnp.sqrt(r_eq)))
     )
-    k_silk = 1.6 * wb**0.52 * wm**0.73 * (1.0 + (10.4 * wm) ** -0.95)
-    q = k / (13.41 * k_eq)
+    ln_k_silk = jnp.log(silk * (1.0 + silk_corr)) + 0.52 * ln_wb
+    alpha_c = jnp.exp(-fb * jnp.log(a1_lo * (1.0 + a1_hi)) - fb**3 * jnp.log(a2_lo * (1.0 + a2_hi)))
+    beta_c = 1.0 / (1.0 + 0.944 / (1.0 + bb1) * (jnp.exp(bb2 * jnp.log(fc)) - 1.0))
 
-    a1 = (46.9 * wm) ** 0.670 * (1.0 + (32.1 * wm) ** -0.532)
-    a2 = (12.0 * wm) ** 0.424 * (1.0 + (45.0 * wm) ** -0.582)
-    alpha_c = a1**-fb * a2 ** (-(fb**3))
-    bb1 = 0.944 / (1.0 + (458.0 * wm) ** -0.708)
-    bb2 = (0.395 * wm) ** -0.0266
-    beta_c = 1.0 / (1.0 + bb1 * (fc**bb2 - 1.0))
-
+    ln_k = jnp.log(k)
+    ln_q = ln_k - jnp.log(13.41 * k_eq)
+    q = jnp.exp(ln_q)
     ks = k * s
     f = 1.0 / (1.0 + (ks / 5.4) ** 4)
     q2 = q**2
-    c_term = 386.0 / (1.0 + 69.9 * jnp.exp(1.08 * jnp.log(q)))
+    c_term = 386.0 / (1.0 + 69.9 * jnp.exp(1.08 * ln_q))
     log_c = jnp.log(jnp.e + 1.8 * beta_c * q)
     log_1 = jnp.log(jnp.e + 1.8 * q)
     t_c = f * _eh98_tilde(log_c, c_term, q2, 1.0) + (1.0 - f) * _eh98_tilde(log_c, c_term, q2, alpha_c)
@@ -85,12 +95,11 @@ def transfer_eh98(k, cosmo):
     sq = jnp.sqrt(1.0 + y)
     g = y * (-6.0 * sq + (2.0 + 3.0 * y) * jnp.log((sq + 1.0) / (sq - 1.0)))
     alpha_b = 2.07 * k_eq * s * (1.0 + r_d) ** -0.75 * g
-    beta_node = 8.41 * wm**0.435
     beta_b = 0.5 + fb + (3.0 - 2.0 * fb) * jnp.sqrt((17.2 * wm) ** 2 + 1.0)
     s_tilde = s / (1.0 + (beta_node / ks) ** 3) ** (1.0 / 3.0)
     t_b = (
         _eh98_tilde(log_1, c_term, q2, 1.0) / (1.0 + (ks / 5.2) ** 2)
-        + alpha_b / (1.0 + (beta_b / ks) ** 3) * jnp.exp(-((k / k_silk) ** 1.4))
+        + alpha_b / (1.0 + (beta_b / ks) ** 3) * jnp.exp(-jnp.exp(1.4 * (ln_k - ln_k_silk)))
     ) * _sinc(k * s_tilde)
     return fb * t_b + fc * t_c
 
