@@ -23,6 +23,8 @@ __all__ = ["TSZBandpowers", "MOCK_DATA_FOLDER"]
 
 #: The packaged noiseless + noisy mock (see its README.md).
 MOCK_DATA_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mock")
+#: Covariance used for the packaged mock when ``covariance_file`` is null.
+MOCK_COVARIANCE_FILE = "covariance.txt"
 
 
 class TSZBandpowers(Likelihood):
@@ -31,7 +33,7 @@ class TSZBandpowers(Likelihood):
     # Options (defaults and comments in TSZBandpowers.yaml)
     data_folder: str | None
     bandpowers_file: str
-    covariance_file: str | None
+    covariance_file: str | bool | None
     trispectrum_file: str | None
     f_sky: float | None
     foregrounds: dict | None
@@ -51,11 +53,24 @@ class TSZBandpowers(Likelihood):
                 "Option 'foregrounds' must map amplitude names to templates; got %r.",
                 self.foregrounds,
             )
+        covariance_file = self.covariance_file
+        if covariance_file is None and not self.data_folder:
+            covariance_file = MOCK_COVARIANCE_FILE  # the packaged mock's full covariance
+        elif covariance_file is False:
+            covariance_file = None  # explicitly diag(sigma^2)
+        elif not isinstance(covariance_file, str | None):
+            raise LoggedError(
+                self.log,
+                "Option 'covariance_file' must be a file name, null (packaged mock: its "
+                "covariance.txt; else diag(sigma^2)) or false (diag(sigma^2)); got %r.",
+                covariance_file,
+            )
+        self.covariance_file_used = covariance_file  # None: diag(sigma^2)
         try:
             self.data = load_bandpowers(
                 folder,
                 self.bandpowers_file,
-                covariance_file=self.covariance_file,
+                covariance_file=covariance_file,
                 trispectrum_file=self.trispectrum_file,
                 f_sky=self.f_sky,
                 foregrounds=self.foregrounds,
@@ -64,7 +79,7 @@ class TSZBandpowers(Likelihood):
             )
             label = "Covariance from " + ", ".join(
                 os.path.join(folder, name)
-                for name in (self.covariance_file or self.bandpowers_file, self.trispectrum_file)
+                for name in (covariance_file or self.bandpowers_file, self.trispectrum_file)
                 if name
             )
             self.chi2 = Chi2(self.data.cov, label=label)
@@ -74,11 +89,12 @@ class TSZBandpowers(Likelihood):
         self._templates = np.array([self.data.templates[k] for k in self._amplitudes])
         self._index = None
         self.log.info(
-            "%d bandpowers, %g <= ell_eff <= %g, from '%s'.",
+            "%d bandpowers, %g <= ell_eff <= %g, from '%s'; covariance: %s.",
             len(self.data.ell),
             self.data.ell[0],
             self.data.ell[-1],
             folder,
+            covariance_file or "diag(sigma^2)",
         )
 
     def get_can_support_params(self):

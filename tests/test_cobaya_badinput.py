@@ -123,6 +123,9 @@ def test_unknown_options():
         _build(theory_options={"precision": {"nz": 41}})
     with pytest.raises(LoggedError, match=r"Invalid 'precision'.*n_z"):
         _build(theory_options={"precision": {"n_z": 40}})
+    for bad in (True, 3):
+        with pytest.raises(LoggedError, match=r"Option 'covariance_file' must be a file name.*got"):
+            _build({"covariance_file": bad})
 
 
 def test_foreground_mistakes(folder):

@@ -20,7 +20,7 @@ from cobaya_fixtures import (
     numpy_chi2,
     simple_info,
 )
-from cobaya_szlite.likelihood import MOCK_DATA_FOLDER
+from cobaya_szlite.likelihood import MOCK_DATA_FOLDER, TSZBandpowers
 
 
 def _at_truth(model):
@@ -39,7 +39,10 @@ def test_yaml_models(name):
     point = _at_truth(model)
     loglikes, derived = model.loglikes(point)
     file = info["likelihood"][LIKE]["bandpowers_file"]
-    expected = numpy_chi2(os.path.join(mock_folder(), file), model.provider.get_Cl_sz())
+    # the examples use the mock's full covariance (Gaussian + trispectrum)
+    assert info["likelihood"][LIKE]["covariance_file"] == "covariance.txt"
+    cov = np.loadtxt(os.path.join(mock_folder(), "covariance.txt"))
+    expected = numpy_chi2(os.path.join(mock_folder(), file), model.provider.get_Cl_sz(), cov)
     assert -2 * loglikes[0] == pytest.approx(expected, rel=1e-10, abs=1e-12)
     if "noiseless" in file:
         assert -2 * loglikes[0] < 1e-6
@@ -195,6 +198,24 @@ def test_packaged_mock_matches_the_engine():
     assert model.likelihood[LIKE].folder == MOCK_DATA_FOLDER
     chi2 = -2 * model.loglike({"sigma8": TRUTH["sigma8"]}, return_derived=False)
     assert chi2 < 1e-2, "packaged mock is stale: run scripts/make_mock.py"
+
+
+def test_packaged_mock_uses_its_full_covariance_by_default():
+    """covariance_file null: covariance.txt for the packaged mock, diag(sigma^2) for any other
+    folder; false: diag(sigma^2) even for the packaged mock."""
+    ell, _, sigma = np.loadtxt(os.path.join(MOCK_DATA_FOLDER, "bandpowers_noiseless.txt"), unpack=True)
+    full = np.loadtxt(os.path.join(MOCK_DATA_FOLDER, "covariance.txt"))
+    assert not np.allclose(full, np.diag(np.diag(full)))  # the bins are correlated
+    cases = [
+        ({"data_folder": None}, full),
+        ({"data_folder": None, "covariance_file": None}, full),
+        ({"data_folder": None, "covariance_file": False}, np.diag(sigma**2)),
+        ({"data_folder": MOCK_DATA_FOLDER}, np.diag(sigma**2)),  # a user folder: no guessing
+        ({"data_folder": MOCK_DATA_FOLDER, "covariance_file": "covariance.txt"}, full),
+    ]
+    for options, expected in cases:
+        like = TSZBandpowers({"bandpowers_file": "bandpowers_noiseless.txt", **options})
+        np.testing.assert_array_equal(like.data.cov, expected, err_msg=str(options))
 
 
 @pytest.mark.skipif(not os.path.isdir(PLANCK_FOLDER), reason="shared Planck 2015 tSZ data absent")
