@@ -18,6 +18,7 @@ from cobaya.likelihood import Likelihood
 from cobaya.log import LoggedError
 
 from .bandpowers import Chi2, DataFormatError, load_bandpowers
+from .theory import INPUT_PARAMS
 
 __all__ = ["TSZBandpowers", "MOCK_DATA_FOLDER"]
 
@@ -137,9 +138,19 @@ class TSZBandpowers(Likelihood):
         model = self.model(self.provider.get_Cl_sz(), amplitudes)
         return -0.5 * self.chi2(self.data.d - model)
 
-    def get_gradient_requirements(self):
-        """Products `logp_gradient` and `logp_fisher` need besides those of `logp`."""
-        return {"Cl_sz_grad": None}
+    def get_gradient_requirements(self, params=None):
+        """Products `logp_gradient` and `logp_fisher` need besides those of `logp`.
+
+        ``params``: the input params that vary (e.g. with a minimizer's sampled
+        params); the theory then differentiates in just those of its inputs.
+        None: all of them.
+        """
+        return {"Cl_sz_grad": self._theory_grad_params(params)}
+
+    def _theory_grad_params(self, params):
+        """``{params: [...]}`` for the theory inputs among ``params``, else None (all)."""
+        theory_params = [p for p in (params or []) if p in INPUT_PARAMS]
+        return {"params": theory_params} if theory_params else None
 
     def model_jacobian(self, **params_values):
         """(names, J): J[i, k] = d model_i / d names[k] (D_ell x 1e12 per unit of the param).

@@ -221,11 +221,13 @@ class Planck2015TSZ(TSZBandpowers):
         ln_det = 2.0 * float(np.sum(np.log(np.diag(factor[0]))))
         return -0.5 * (chi2 + ln_det - self._ln_det_gaussian)
 
-    def get_gradient_requirements(self):
-        """Products `logp_gradient` needs: ``Cl_sz_grad``, plus dT/dparams for ``varying``."""
-        requirements = dict(super().get_gradient_requirements())
+    def get_gradient_requirements(self, params=None):
+        """Products `logp_gradient` needs: ``Cl_sz_grad``, plus dT/dparams for ``varying``
+        (in the varying theory inputs among ``params``; None: all)."""
+        requirements = dict(super().get_gradient_requirements(params))
         if self.trispectrum == "varying":
-            requirements["Tll_sz"] = {"ell": self.data.ell, "gradient": True}
+            requirements["Tll_sz"] = {"ell": self.data.ell, "gradient": True,
+                                      **(self._theory_grad_params(params) or {})}
         return requirements
 
     def _covariance_jacobian(self, names):

@@ -3,7 +3,9 @@
 `PosteriorGradient` assembles d ln P / d x (x: Cobaya's sampled parameters) from
 
 - likelihoods with an analytic gradient: a likelihood exposing
-  ``get_gradient_requirements()`` (extra products, e.g. ``Cl_sz_grad``),
+  ``get_gradient_requirements([params=...])`` (extra products, e.g. ``Cl_sz_grad``;
+  when it accepts ``params``, it gets the input params that vary with the sampled
+  ones, so derivatives in fixed inputs are never computed),
   ``logp_gradient(**input_params) -> {input param: d ln L / d param}`` and
   optionally ``logp_fisher(**input_params) -> (names, F)`` (as
   `cobaya_szlite.TSZBandpowers` does), all evaluated at the point of the
@@ -22,6 +24,7 @@ Finite differences use steps ``fd_step`` x (the parameter's scale: its
 is numpy/Python floats.
 """
 
+import inspect
 from itertools import chain
 
 import numpy as np
@@ -76,8 +79,9 @@ class PosteriorGradient:
         self.names = list(model.parameterization.sampled_params())
         self.scales = parameter_scales(model)
         self.n_evals = self.n_grads = self.n_fd_evals = 0
-        self._setup_likelihoods()
         self._setup_parameterization()
+        self._setup_likelihoods()
+        self._setup_prior()
 
     # ---- set-up -------------------------------------------------------------
 
@@ -85,13 +89,18 @@ class PosteriorGradient:
         model = self.model
         provided = set(chain(*(t.get_can_provide() for t in model.theory.values())))
         requirements, self.analytic, self.numeric = {}, [], []
+        # input params that vary with the sampled ones: the only derivatives needed
+        varying = sorted(set(self._direct) | set(self._function_inputs))
         for name, like in model.likelihood.items():
-            wanted = (
-                dict(like.get_gradient_requirements() or {})
-                if callable(getattr(like, "logp_gradient", None))
-                and callable(getattr(like, "get_gradient_requirements", None))
-                else None
-            )
+            wanted = None
+            if callable(getattr(like, "logp_gradient", None)) and callable(
+                getattr(like, "get_gradient_requirements", None)
+            ):
+                method = like.get_gradient_requirements
+                if "params" in inspect.signature(method).parameters:
+                    wanted = dict(method(params=varying) or {})
+                else:
+                    wanted = dict(method() or {})
             if wanted is not None and set(wanted) <= provided:
                 requirements.update(wanted)
                 self.analytic.append(name)
@@ -138,6 +147,17 @@ class PosteriorGradient:
                 "evaluations).",
                 self._function_inputs,
             )
+
+    def _setup_prior(self):
+        """Analytic log-prior gradient/curvature data: (mean, variance) of Gaussian priors."""
+        self._gaussian = {
+            i: (float(pdf.mean()), float(pdf.var()))
+            for i, pdf in enumerate(self.model.prior.pdf) if pdf.dist.name == "norm"
+        }
+        self._other_priors = [
+            i for i, pdf in enumerate(self.model.prior.pdf)
+            if pdf.dist.name not in ("norm", "uniform")
+        ]
 
     # ---- chain rule through the parameterization ----------------------------
 
@@ -211,13 +231,12 @@ class PosteriorGradient:
         """d ln(prior) / d x: analytic for uniform and Gaussian priors, else finite differences."""
         prior = self.model.prior
         grad = np.zeros(len(self.names))
-        for i, pdf in enumerate(prior.pdf):
-            kind = pdf.dist.name
-            if kind == "norm":
-                grad[i] = -(x[i] - pdf.mean()) / pdf.var()
-            elif kind != "uniform":
-                h = self.fd_step * self.scales[i]
-                grad[i] = (pdf.logpdf(x[i] + h) - pdf.logpdf(x[i] - h)) / (2 * h)
+        for i, (mean, var) in self._gaussian.items():
+            grad[i] = -(x[i] - mean) / var
+        for i in self._other_priors:
+            pdf = prior.pdf[i]
+            h = self.fd_step * self.scales[i]
+            grad[i] = (pdf.logpdf(x[i] + h) - pdf.logpdf(x[i] - h)) / (2 * h)
         if prior.external:
             for j in range(len(self.names)):
                 grad[j] += _stencil(self._external_logprior, x, self.fd_step * self.scales[j], j)
@@ -260,12 +279,12 @@ class PosteriorGradient:
         for name in by_differences if numeric else []:
             matrix -= self._hessian(lambda y, _n=name: self._loglike(_n, y), x, self.depends[name])
         if not self.ignore_prior:
-            for i, pdf in enumerate(self.model.prior.pdf):
-                if pdf.dist.name == "norm":
-                    matrix[i, i] += 1 / pdf.var()
-                elif pdf.dist.name != "uniform":
-                    matrix[i, i] -= self._hessian(lambda y, _i=i, _p=pdf: float(_p.logpdf(y[_i])),
-                                                  x, [i])[i, i]
+            for i, (_mean, var) in self._gaussian.items():
+                matrix[i, i] += 1 / var
+            for i in self._other_priors:
+                pdf = self.model.prior.pdf[i]
+                matrix[i, i] -= self._hessian(lambda y, _i=i, _p=pdf: float(_p.logpdf(y[_i])),
+                                              x, [i])[i, i]
             if self.model.prior.external:
                 matrix -= self._hessian(self._external_logprior, x, range(n))
         self.model.logposterior(x, return_derived=False)  # leave the model at x

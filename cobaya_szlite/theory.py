@@ -11,7 +11,9 @@ the full-sky 1-halo tSZ trispectrum in (D_ell x 1e12)^2, i.e.
 1e24 [ell(ell+1)/2pi][ell'(ell'+1)/2pi] T_ll' (the units of the published Planck
 reference file), and with ``Tll_sz: {ell: [...], gradient: True}`` its derivatives
 ``"dTll"`` (shape (n_params, n_ell, n_ell), one slice per name in ``"params"``, in
-INPUT_PARAMS order).
+INPUT_PARAMS order). ``Cl_sz_grad`` (derivatives of ``Cl_sz``) and the ``Tll_sz``
+gradient take all 12 input params, or only those listed in the requirement's
+``params`` (forward mode: the cost grows with their number).
 """
 
 import functools
@@ -76,23 +78,40 @@ def _d_ell_function(ells, precision):
     return jax.jit(d_ell)
 
 
-@functools.lru_cache(maxsize=8)
-def _d_ell_jacobian_function(ells, precision):
-    """Jitted jacfwd of `_d_ell_function`: (12 input values) -> (2, n_ell, 12) array.
+def _restricted(function, indices):
+    """``function`` of all 12 input values -> function of (values[indices], values)."""
+    indices = jnp.asarray(indices)
 
-    Entry [k, i, j] is d D_ell^k(ell_i) x 1e12 / d value_j (INPUT_PARAMS order,
-    per unit of each parameter); compiled only when a component requests
-    ``Cl_sz_grad``.
+    def restricted(sub_values, values):
+        return function(values.at[indices].set(sub_values))
+
+    return restricted
+
+
+@functools.lru_cache(maxsize=8)
+def _d_ell_jacobian_function(ells, precision, indices=None):
+    """Jitted jacfwd of `_d_ell_function`: (12 input values) -> (2, n_ell, n_params) array.
+
+    Entry [k, i, j] is d D_ell^k(ell_i) x 1e12 / d value_indices[j] (INPUT_PARAMS
+    order, per unit of each parameter); ``indices`` (a tuple; None: all 12) picks the
+    parameters, so forward mode propagates only as many tangents as are needed.
+    Compiled only when a component requests ``Cl_sz_grad``.
     """
-    return jax.jit(jax.jacfwd(_d_ell_function(ells, precision)))
+    function = _d_ell_function(ells, precision)
+    if indices is None:
+        return jax.jit(jax.jacfwd(function))
+    jacobian = jax.jacfwd(_restricted(function, indices))
+    return jax.jit(lambda values: jacobian(values[jnp.asarray(indices)], values))
 
 
 @functools.lru_cache(maxsize=8)
-def _tll_function(ells, precision, gradient):
+def _tll_function(ells, precision, gradient, indices=None):
     """Jitted map (12 input values) -> 1-halo trispectrum in (D_ell x 1e12)^2.
 
     Returns (n_ell, n_ell), or with ``gradient`` the pair (T, dT/dvalues) with
-    dT of shape (12, n_ell, n_ell). Cached on (ells, precision, gradient).
+    dT of shape (n_params, n_ell, n_ell): derivatives with respect to the values
+    at ``indices`` (a tuple; None: all 12). Cached on (ells, precision, gradient,
+    indices).
     """
     ell = jnp.asarray(ells)
     to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
@@ -103,9 +122,15 @@ def _tll_function(ells, precision, gradient):
 
     if not gradient:
         return jax.jit(tll)
+    if indices is None:
+        def tll_and_jacobian(values):
+            return tll(values), jnp.moveaxis(jax.jacfwd(tll)(values), -1, 0)
+    else:
+        restricted = _restricted(tll, indices)
 
-    def tll_and_jacobian(values):
-        return tll(values), jnp.moveaxis(jax.jacfwd(tll)(values), -1, 0)
+        def tll_and_jacobian(values):
+            sub_values = values[jnp.asarray(indices)]
+            return tll(values), jnp.moveaxis(jax.jacfwd(restricted)(sub_values, values), -1, 0)
 
     return jax.jit(tll_and_jacobian)
 
@@ -160,6 +185,9 @@ class SZTheory(Theory):
         self._tll_ells = np.zeros(0)
         self._tll_gradient = False
         self._tll = None
+        # input params the derivatives are taken with respect to (None: all)
+        self._grad_params = self._tll_grad_params = set()
+        self._grad_function = None
 
     def get_can_provide(self):
         """``Cl_sz`` and ``Tll_sz`` are available through ``provider.get_<name>()``."""
@@ -200,16 +228,17 @@ class SZTheory(Theory):
                 self.ell_max,
             )
         self._ells = np.union1d(self._ells, ell)
-        self._function = None
+        self._function = self._grad_function = None
         return None
 
     def _must_provide_tll(self, options):
         """Record ``Tll_sz: {ell: [...], gradient: bool}`` (ell required)."""
-        unknown = sorted(set(options) - {"ell", "gradient"})
+        unknown = sorted(set(options) - {"ell", "gradient", "params"})
         if unknown or options.get("ell") is None:
             raise LoggedError(
                 self.log,
-                "Tll_sz needs {ell: [...]} and optionally gradient: True; got %r.",
+                "Tll_sz needs {ell: [...]} and optionally gradient: True and params: "
+                "[input params to differentiate in]; got %r.",
                 options,
             )
         ell = np.atleast_1d(np.asarray(options["ell"], dtype=float))
@@ -223,7 +252,37 @@ class SZTheory(Theory):
             )
         self._tll_ells = np.union1d(self._tll_ells, ell)
         self._tll_gradient = self._tll_gradient or bool(options.get("gradient", False))
+        if options.get("gradient", False):
+            self._tll_grad_params = self._merge_grad_params(
+                self._tll_grad_params, options.get("params"), "Tll_sz"
+            )
         self._tll = None
+
+    def _merge_grad_params(self, current, params, product):
+        """Union of the input params requested for a gradient (None: all of them)."""
+        if params is None or current is None:
+            return None
+        if isinstance(params, str):
+            params = [params]
+        unknown = sorted(set(params) - set(INPUT_PARAMS))
+        if unknown or not params:
+            raise LoggedError(
+                self.log,
+                "%s gradient 'params' must be a non-empty list of input params from %s; "
+                "got %r.",
+                product,
+                list(INPUT_PARAMS),
+                params,
+            )
+        return current | set(params)
+
+    @staticmethod
+    def _grad_indices(params):
+        """(indices tuple or None, names) in INPUT_PARAMS order for a set of names (None: all)."""
+        if params is None:
+            return None, list(INPUT_PARAMS)
+        names = [name for name in INPUT_PARAMS if name in params]
+        return tuple(list(INPUT_PARAMS).index(name) for name in names), names
 
     def calculate(self, state, want_derived=True, **params_values_dict):
         """Fill ``state["Cl_sz"]`` (numpy arrays) and the derived parameters.
@@ -248,11 +307,14 @@ class SZTheory(Theory):
         state["Cl_sz"] = {"ell": self._ells, "1h": d_ell[0], "2h": d_ell[1]}
         if len(self._tll_ells):
             if self._tll is None:
+                indices, self._tll_names = self._grad_indices(self._tll_grad_params)
                 self._tll = _tll_function(
-                    tuple(self._tll_ells.tolist()), self._precision, self._tll_gradient
+                    tuple(self._tll_ells.tolist()), self._precision, self._tll_gradient,
+                    indices if self._tll_gradient else None,
                 )
             result = self._tll(values)
-            tll = {"ell": self._tll_ells, "params": list(INPUT_PARAMS)}
+            tll = {"ell": self._tll_ells,
+                   "params": self._tll_names if self._tll_gradient else list(INPUT_PARAMS)}
             if self._tll_gradient:
                 tll["Tll"], tll["dTll"] = np.asarray(result[0]), np.asarray(result[1])
             else:
@@ -279,31 +341,47 @@ class SZTheory(Theory):
         return self.current_state["Tll_sz"]
 
     def _check_grad_requirement(self, options):
-        """``Cl_sz_grad`` takes no options: derivatives are at the ``Cl_sz`` multipoles."""
-        if options:
+        """``Cl_sz_grad``: None (all input params) or ``{params: [input params]}``.
+
+        Derivatives are at the ``Cl_sz`` multipoles; the params requested by
+        several components are merged.
+        """
+        options = dict(options or {})
+        unknown = sorted(set(options) - {"params"})
+        if unknown:
             raise LoggedError(
                 self.log,
-                "'Cl_sz_grad' takes no options (it is computed at the ells of Cl_sz); got %r.",
+                "'Cl_sz_grad' takes only the option 'params' (it is computed at the ells of "
+                "Cl_sz); got %r.",
                 options,
             )
+        self._grad_params = self._merge_grad_params(
+            self._grad_params, options.get("params"), "Cl_sz_grad"
+        )
+        self._grad_function = None
 
     def get_Cl_sz_grad(self):
-        """Derivatives of ``Cl_sz`` with respect to every input parameter.
+        """Derivatives of ``Cl_sz`` with respect to the requested input parameters.
 
         ``{"ell", "params", "1h", "2h"}``: ``params`` the input names (INPUT_PARAMS
-        order); ``"1h"``/``"2h"`` (n_ell, n_params) numpy arrays of
-        d (D_ell x 1e12) / d param, per unit of each parameter. Exact (JAX
-        ``jacfwd``), computed on first request at the current point and kept in
-        its state, so only components that ask for it pay for it.
+        order; all of them unless ``Cl_sz_grad: {params: [...]}`` restricted them);
+        ``"1h"``/``"2h"`` (n_ell, n_params) numpy arrays of d (D_ell x 1e12) / d param,
+        per unit of each parameter. Exact (JAX ``jacfwd``, one tangent per param),
+        computed on first request at the current point and kept in its state, so only
+        components that ask for it pay for it.
         """
         state = self.current_state
         if "Cl_sz_grad" not in state:
             values = np.array([state["params"][name] for name in INPUT_PARAMS], dtype=float)
-            function = _d_ell_jacobian_function(tuple(self._ells.tolist()), self._precision)
-            jacobian = np.asarray(function(values))
+            if getattr(self, "_grad_function", None) is None:
+                indices, self._grad_names = self._grad_indices(self._grad_params or None)
+                self._grad_function = _d_ell_jacobian_function(
+                    tuple(self._ells.tolist()), self._precision, indices
+                )
+            jacobian = np.asarray(self._grad_function(values))
             state["Cl_sz_grad"] = {
                 "ell": self._ells,
-                "params": list(INPUT_PARAMS),
+                "params": list(self._grad_names),
                 "1h": jacobian[0],
                 "2h": jacobian[1],
             }

@@ -6,7 +6,7 @@ from cobaya.log import LoggedError
 from cobaya.model import get_model
 from cobaya.run import run
 
-from cobaya_fixtures import LIKE, simple_info
+from cobaya_fixtures import LIKE, THEORY, simple_info
 from cobaya_szlite.posterior_gradient import PosteriorGradient
 
 #: A likelihood without gradients (finite-difference fallback), on two theory inputs.
@@ -69,12 +69,17 @@ def test_gradient_matches_finite_differences(model, ignore_prior):
 
 
 def test_likelihood_gradient_methods(model):
-    """TSZBandpowers.logp_gradient / logp_fisher: numpy floats for every input it depends on."""
+    """TSZBandpowers.logp_gradient / logp_fisher: Python floats for every varying input.
+
+    PosteriorGradient requests Cl_sz_grad only in the theory inputs that vary with the
+    sampled params (sigma8, omega_cdm, and B through the lambda), not in the fixed ones.
+    """
     PosteriorGradient(model)  # adds the Cl_sz_grad requirement
     like = model.likelihood[LIKE]
     model.logposterior([0.81, 0.2, 0.1193])
     gradient = like.logp_gradient()
-    assert {"sigma8", "omega_cdm", "B", "H0"} <= set(gradient)
+    assert set(gradient) == {"sigma8", "omega_cdm", "B"}
+    assert model.provider.get_Cl_sz_grad()["1h"].shape[1] == 3
     assert all(isinstance(v, float) for v in gradient.values())
     names, fisher = like.logp_fisher()
     assert names == list(gradient) and fisher.shape == (len(names), len(names))
@@ -104,3 +109,25 @@ def test_bad_sampler_options(options, message, caplog):
     with pytest.raises(LoggedError):
         run(info)
     assert message in caplog.text
+
+
+def test_cl_sz_grad_restricted_to_requested_params():
+    """Cl_sz_grad: {params: [...]} gives those columns of the full Jacobian (INPUT_PARAMS
+    order), the union over requests; unknown names are refused."""
+    import cobaya_szlite.theory as theory_module
+
+    model = get_model(simple_info())
+    model.add_requirements({"Cl_sz_grad": {"params": ["B", "sigma8"]}})
+    model.add_requirements({"Cl_sz_grad": {"params": ["H0"]}})
+    model.logposterior([0.8])
+    grad = model.provider.get_Cl_sz_grad()
+    assert grad["params"] == ["H0", "sigma8", "B"]
+    theory = model.theory[THEORY]
+    values = np.array([theory.current_state["params"][p] for p in theory_module.INPUT_PARAMS])
+    full = np.asarray(theory_module._d_ell_jacobian_function(
+        tuple(theory._ells.tolist()), theory._precision)(values))
+    columns = [list(theory_module.INPUT_PARAMS).index(p) for p in grad["params"]]
+    np.testing.assert_allclose(grad["1h"], full[0][:, columns], rtol=1e-10, atol=0)
+    np.testing.assert_allclose(grad["2h"], full[1][:, columns], rtol=1e-10, atol=0)
+    with pytest.raises(LoggedError, match="Cl_sz_grad"):
+        get_model(simple_info()).add_requirements({"Cl_sz_grad": {"params": ["not_an_input"]}})
