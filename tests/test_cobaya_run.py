@@ -136,8 +136,9 @@ def test_interrupted_cobaya_run_resumes(tmp_path):
     assert len(first) >= 20
     info["sampler"]["mcmc"]["max_samples"] = int(np.sum(first[:, 0])) + 20
     input_file.write_text(yaml_dump(info))
-    subprocess.run([executable, str(input_file), "--resume"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    r = subprocess.run([executable, str(input_file), "--resume"],
+                   capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     second = _chain_rows(prefix)
     assert len(second) > len(first)
     np.testing.assert_array_equal(second[: len(first) - 1], first[:-1])
