@@ -440,6 +440,19 @@ def _simpson_weights(n, dx):
     return w * dx / 3.0
 
 
+def _limber_grids(c, z_min, z_max, m_min, m_max, nz, nm):
+    """Log-spaced z and M nodes, their Simpson weights (dz = z dlnz), chi and dV/dzdOmega."""
+    lnz = np.linspace(math.log(z_min), math.log(z_max), nz)
+    z = np.exp(lnz)
+    a = 1.0 / (1.0 + z)
+    lnM = np.linspace(math.log(m_min), math.log(m_max), nm)
+    wz = _simpson_weights(nz, lnz[1] - lnz[0]) * z
+    wm = _simpson_weights(nm, lnM[1] - lnM[0])
+    chi = np.asarray(pyccl.comoving_radial_distance(c, a))
+    dV = C_KMS * chi**2 / (c["H0"] * np.asarray(pyccl.h_over_h0(c, a)))
+    return z, a, np.exp(lnM), wz, wm, chi, dV
+
+
 def cl_yy(cosmo, profile, ell, z_min=0.005, z_max=3.0, m_min=1e10, m_max=5e15, *,
           nz=257, nm=257, x_out=np.inf):
     """(C_ell^1h, C_ell^2h) of Compton y (dimensionless), DESIGN.md section 3.
@@ -452,16 +465,7 @@ def cl_yy(cosmo, profile, ell, z_min=0.005, z_max=3.0, m_min=1e10, m_max=5e15, *
     c = make_cosmo(cosmo)
     prof = pyccl_profile(profile, x_out)
     ell = np.atleast_1d(np.asarray(ell, float))
-    lnz = np.linspace(math.log(z_min), math.log(z_max), nz)
-    z = np.exp(lnz)
-    a = 1.0 / (1.0 + z)
-    lnM = np.linspace(math.log(m_min), math.log(m_max), nm)
-    M = np.exp(lnM)
-    wz = _simpson_weights(nz, lnz[1] - lnz[0]) * z          # dz = z dlnz
-    wm = _simpson_weights(nm, lnM[1] - lnM[0])
-    chi = np.asarray(pyccl.comoving_radial_distance(c, a))
-    Ez = np.asarray(pyccl.h_over_h0(c, a))
-    dV = C_KMS * chi**2 / (c["H0"] * Ez)
+    z, a, M, wz, wm, chi, dV = _limber_grids(c, z_min, z_max, m_min, m_max, nz, nm)
     I1 = np.empty((nz, ell.size))
     I2 = np.empty((nz, ell.size))
     for i in range(nz):
@@ -525,16 +529,7 @@ def cl_yy_trispectrum(cosmo, profile, ell, z_min=0.005, z_max=3.0, m_min=1e10, m
     c = make_cosmo(cosmo)
     prof = pyccl_profile(profile, x_out)
     ell = np.atleast_1d(np.asarray(ell, float))
-    lnz = np.linspace(math.log(z_min), math.log(z_max), nz)
-    z = np.exp(lnz)
-    a = 1.0 / (1.0 + z)
-    lnM = np.linspace(math.log(m_min), math.log(m_max), nm)
-    M = np.exp(lnM)
-    wz = _simpson_weights(nz, lnz[1] - lnz[0]) * z
-    wm = _simpson_weights(nm, lnM[1] - lnM[0])
-    chi = np.asarray(pyccl.comoving_radial_distance(c, a))
-    Ez = np.asarray(pyccl.h_over_h0(c, a))
-    dV = C_KMS * chi**2 / (c["H0"] * Ez)
+    z, a, M, wz, wm, chi, dV = _limber_grids(c, z_min, z_max, m_min, m_max, nz, nm)
     T = np.zeros((ell.size, ell.size))
     for i in range(nz):
         ai = a[i]
