@@ -483,6 +483,19 @@ def cl_yy(cosmo, profile, ell, z_min=0.005, z_max=3.0, m_min=1e10, m_max=5e15, *
     return cl1, cl2
 
 
+def _hm_calculator(m_min, m_max, nM):
+    """pyccl HMCalculator: Tinker08, Tinker10, M500c, nM masses in [m_min, m_max] Msun."""
+    return pyccl.halos.HMCalculator(mass_function=_HMF, halo_bias=_HBF, mass_def=_MASS_DEF,
+                                    log10M_min=math.log10(m_min),
+                                    log10M_max=math.log10(m_max), nM=nM)
+
+
+def _tsz_tracer(c, z_min, z_max):
+    """tSZ tracer (kernel (sigma_T/m_e c^2) a, as pyccl.tSZTracer) on [z_min, z_max]."""
+    return pyccl.Tracer.from_z_power(c, A=4.01710079e-06, alpha=1, z_min=z_min,
+                                     z_max=z_max, n_chi=2048)
+
+
 def cl_yy_pyccl_native(cosmo, profile, ell, z_min=0.005, z_max=3.0, m_min=1e10,
                        m_max=5e15, *, get_2h=False, x_out=np.inf, nM=256, na=128,
                        nk=512):
@@ -500,13 +513,10 @@ def cl_yy_pyccl_native(cosmo, profile, ell, z_min=0.005, z_max=3.0, m_min=1e10,
     c = make_cosmo(cosmo)
     prof = pyccl_profile(profile, x_out)
     ell = np.atleast_1d(np.asarray(ell, float))
-    hmc = pyccl.halos.HMCalculator(mass_function=_HMF, halo_bias=_HBF,
-                                   mass_def=_MASS_DEF, log10M_min=math.log10(m_min),
-                                   log10M_max=math.log10(m_max), nM=nM)
+    hmc = _hm_calculator(m_min, m_max, nM)
     a_arr = np.linspace(0.999 / (1.0 + z_max), 1.0, na)
     lk_arr = np.linspace(np.log(1e-4), np.log(1e2), nk)
-    tr = pyccl.Tracer.from_z_power(c, A=4.01710079e-06, alpha=1, z_min=z_min,
-                                   z_max=z_max, n_chi=2048)
+    tr = _tsz_tracer(c, z_min, z_max)
     pk1 = pyccl.halos.halomod_Pk2D(c, hmc, prof, get_2h=False, a_arr=a_arr,
                                    lk_arr=lk_arr)
     cl1 = pyccl.angular_cl(c, tr, tr, ell, p_of_k_a=pk1)
@@ -553,13 +563,10 @@ def cl_yy_trispectrum_pyccl_native(cosmo, profile, ell, z_min=0.005, z_max=3.0, 
     c = make_cosmo(cosmo)
     prof = pyccl_profile(profile, x_out)
     ell = np.atleast_1d(np.asarray(ell, float))
-    hmc = pyccl.halos.HMCalculator(mass_function=_HMF, halo_bias=_HBF,
-                                   mass_def=_MASS_DEF, log10M_min=math.log10(m_min),
-                                   log10M_max=math.log10(m_max), nM=nM)
+    hmc = _hm_calculator(m_min, m_max, nM)
     a_arr = np.linspace(1.0 / (1.0 + z_max), 1.0 / (1.0 + z_min), na)
     lk_arr = np.linspace(np.log(1e-4), np.log(1e2), nk)
     tk = pyccl.halos.halomod_Tk3D_1h(c, hmc, prof, a_arr=a_arr, lk_arr=lk_arr, use_log=True)
-    tr = pyccl.Tracer.from_z_power(c, A=4.01710079e-06, alpha=1, z_min=z_min,
-                                   z_max=z_max, n_chi=2048)
+    tr = _tsz_tracer(c, z_min, z_max)
     return np.asarray(pyccl.angular_cl_cov_cNG(c, tr, tr, ell=ell, t_of_kk_a=tk,
                                                fsky=1.0 / (4.0 * np.pi)))
