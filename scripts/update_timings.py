@@ -78,14 +78,20 @@ def _run(command: list[str], timeout: float, **kwargs) -> tuple[subprocess.Compl
     return out, wall
 
 
+def _commit() -> str:
+    """Short hash of the checkout's HEAD ('' outside a git checkout)."""
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=REPO, capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
 def _stamp(command: str) -> str:
-    """'Measured <date> on <machine> (<cores> cores), `command`.'"""
+    """'Measured <date> at commit <hash> on <machine>, <cores>, <load> (jax) by `command`.'"""
     import jax
 
     date = datetime.date.today().isoformat()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=REPO, capture_output=True, text=True)
-    at = f" at commit {commit.stdout.strip()}" if commit.returncode == 0 else ""
-    return (f"Measured {date}{at} on {platform.machine()} with {os.cpu_count()} CPU cores "
+    at = f" at commit {_commit()}" if _commit() else ""
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    return (f"Measured {date}{at} on {platform.machine()} with {os.cpu_count()} CPU cores{load} "
             f"(jax {jax.__version__}, {jax.devices()[0].platform}) by `{command}`.")
 
 
@@ -128,7 +134,7 @@ def _progress(prefix: str) -> dict[str, float]:
 def _mcmc_row(label: str, command: list[str], prefix: str, timeout: float) -> tuple[str, str]:
     out, wall = _run(command + ["-o", prefix], timeout=timeout)
     last = _progress(prefix)
-    row = (f"| `{label}` | {wall:.0f} s | {int(float(last['N']))} | {float(last['acceptance_rate']):.3f} | "
+    row = (f"| `{label}` | {datetime.date.today().isoformat()}, {_commit()} | {wall:.0f} s | {int(float(last['N']))} | {float(last['acceptance_rate']):.3f} | "
            f"{float(last['Rminus1']):.4f} / {float(last['Rminus1_cl']):.3f} |")
     return row, out.stdout + out.stderr
 
@@ -164,8 +170,8 @@ def _mock_mcmc(quick: bool) -> str:
         timed = os.path.join(tmp, "mcmc_mock.yaml")
         with open(timed, "w") as f:
             f.write(yaml_dump(info))
-        rows = ["| run | wall time | accepted steps | acceptance | final R-1 (means / 95% bounds) |",
-                "|---|---:|---:|---:|---|"]
+        rows = ["| run | measured | wall time | accepted steps | acceptance | final R-1 (means / 95% bounds) |",
+                "|---|---|---:|---:|---:|---|"]
         row, log = _mcmc_row("cobaya-run yaml/mcmc_mock.yaml", [COBAYA_RUN, timed],
                              os.path.join(tmp, "serial", "mcmc_mock"), timeout=1800)
         rows.append(row)
@@ -174,6 +180,9 @@ def _mock_mcmc(quick: bool) -> str:
             row, _ = _mcmc_row("mpirun -n 2 cobaya-run yaml/mcmc_mock.yaml", [mpirun, "-n", "2", COBAYA_RUN, timed],
                                os.path.join(tmp, "mpi", "mcmc_mock"), timeout=1800)
             rows.append(row)
+        else:
+            rows += _kept_rows("mock-mcmc", "| `mpirun")
+            print(f"[mock-mcmc] mpirun row kept as measured; to redo it run: {sys.argv[0]} (without --quick)")
         costs = {m.group(1): (float(m.group(2)), int(m.group(3)))
                  for m in map(_TIMING_LINE.match, log.splitlines()) if m}
         cost_rows = ["| component | time per evaluation | evaluations |", "|---|---:|---:|"]
@@ -188,9 +197,19 @@ def _mock_mcmc(quick: bool) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
     command = "python scripts/update_timings.py" + (" --quick" if quick else "")
     what = ("cobaya-run yaml/mcmc_mock.yaml with `timing: True`"
-            + ("" if quick or not mpirun else ", and with mpirun -n 2"))
-    return (_stamp(command) + f" Runs: {what}; burn-in kept.\n\n" + "\n".join(rows)
+            + ("" if quick or not mpirun else ", and with mpirun -n 2 (R-1 across the chains)"))
+    return (_stamp(command) + f" Runs: {what}; R-1 as Cobaya's last check. Rows dated otherwise"
+            " are kept from an earlier measurement.\n\n" + "\n".join(rows)
             + "\n\n" + "\n".join(cost_rows))
+
+
+def _kept_rows(name: str, start: str) -> list[str]:
+    """Rows of the current table of section `name` that begin with `start` (kept as measured)."""
+    section = next(s for s in SECTIONS if s.name == name)
+    with open(os.path.join(REPO, section.doc), encoding="utf-8") as f:
+        text = f.read()
+    body = text.split(f"<!-- timings:{name} start -->")[1].split(f"<!-- timings:{name} end -->")[0]
+    return [line for line in body.splitlines() if line.startswith(start)]
 
 
 # --- minimizer benchmark -------------------------------------------------------------
