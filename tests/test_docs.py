@@ -327,17 +327,33 @@ def test_quickstart_writes_nothing_where_it_runs(tmp_path):
 TIMING_WORDS = re.compile(r"\b\d+(\.\d+)?\s*(ms|s|min|minutes?|hours?)\b|~\s*\d+\s*(s|min)\b")
 
 
-def test_timing_tables_have_markers():
-    """Every section scripts/update_timings.py generates exists, with start and end markers."""
+def _update_timings():
     sys.path.insert(0, os.path.join(REPO, "scripts"))
     try:
         import update_timings
     finally:
         sys.path.pop(0)
+    return update_timings
+
+
+def test_timing_tables_have_markers():
+    """Every section scripts/update_timings.py generates exists, with start and end markers."""
+    update_timings = _update_timings()
+    assert {s.doc for s in update_timings.SECTIONS} >= {"docs/engine.md", "docs/usage.md", "docs/planck2015.md"}
     for section in update_timings.SECTIONS:
         text = _read(section.doc)
         assert text.count(f"<!-- timings:{section.name} start -->") == 1, (section.doc, section.name)
         assert text.count(f"<!-- timings:{section.name} end -->") == 1, (section.doc, section.name)
+
+
+def test_replace_section_rewrites_only_between_its_markers():
+    replace = _update_timings().replace_section
+    text = "a\n<!-- timings:x start -->\nold\n<!-- timings:x end -->\nb <!-- timings:y start -->1<!-- timings:y end -->"
+    assert replace(text, "x", "new\n") == text.replace("old", "new")
+    with pytest.raises(ValueError, match="'z'"):
+        replace(text, "z", "new")
+    with pytest.raises(ValueError, match="'x'"):
+        replace(text + "<!-- timings:x end -->", "x", "new")
 
 
 @pytest.mark.parametrize("relpath", MARKDOWN + sorted(p for p in SHIPPED_YAML if p.startswith("yaml/")))
