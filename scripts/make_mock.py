@@ -4,8 +4,8 @@
 
 The fiducial, bins, noise, f_sky and seed are defined and documented in
 `cobaya_szlite.mock`; the engine's default `Precision` is used. Re-run after
-any change of the engine that moves C_ell (tests/test_cobaya_mock.py checks
-that the packaged truth still matches the engine).
+any change of the engine that moves C_ell (tests/test_cobaya_model.py::
+test_packaged_mock_matches_the_engine checks that the packaged truth still matches the engine).
 """
 
 import argparse

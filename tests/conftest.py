@@ -9,7 +9,7 @@ import pytest
 
 import cobaya_szlite as sz
 
-#: Multipoles used across the engine tests (the range the issue names: 10 <= ell <= 5000).
+#: Multipoles used across the engine tests (the range the accuracy requirements cover: 10 <= ell <= 5000).
 ELL = np.geomspace(10.0, 5000.0, 30)
 
 #: Two cosmologies (Planck-like and a deliberately different one) for reference tests.

@@ -22,8 +22,8 @@ dV_dz_dOmega, growth_factor, rho_crit`` (z, cosmo); ``r500, dndlnM, bias`` (M, z
 ``cl_yy_trispectrum(cosmo, profile, ell, ...)`` -> full-sky 1-halo T_ll' (n_ell, n_ell);
 ``cl_yy_trispectrum_pyccl_native(...)`` (pyccl's halomod_Tk3D_1h + angular_cl_cov_cNG).
 
-Conventions (identical to the engine, DESIGN.md section 3)
-----------------------------------------------------------
+Conventions (identical to the engine, docs/engine.md section Model)
+-------------------------------------------------------------------
 Cosmology fields ``omega_b`` (Omega_b h^2), ``omega_cdm`` (Omega_c h^2), ``H0``
 [km/s/Mpc], ``n_s``, ``sigma8``. Flat LCDM, w = -1, T_CMB = 2.7255 K, N_eff = 3.044
 massless neutrinos (m_nu = 0). Units physical and h-free: Mpc, Msun, k in 1/Mpc; masses
@@ -406,7 +406,7 @@ def y_ell(ell, M, z, cosmo, profile=None, x_out=np.inf):
 
 
 def y_ell_direct(ell, M, z, cosmo, profile=None, x_out=np.inf):
-    """y_ell(M, z) from DESIGN.md's formula with `profile_fourier_u` (slow, for checks).
+    """y_ell(M, z) from the formula of docs/engine.md with `profile_fourier_u` (slow, for checks).
 
     y_ell = (sigma_T/m_e c^2) 4 pi r500 / l500^2 P500 u(q), q = (ell+1/2)/l500,
     l500 = d_A/r500, r500 and P500 at M/B, P0 -> P0 h70^-1.5. Shape (len(M), len(ell)).
@@ -455,7 +455,7 @@ def _limber_grids(c, z_min, z_max, m_min, m_max, nz, nm):
 
 def cl_yy(cosmo, profile, ell, z_min=0.005, z_max=3.0, m_min=1e10, m_max=5e15, *,
           nz=257, nm=257, x_out=np.inf):
-    """(C_ell^1h, C_ell^2h) of Compton y (dimensionless), DESIGN.md section 3.
+    """(C_ell^1h, C_ell^2h) of Compton y (dimensionless), as in docs/engine.md (section Model).
 
     C1h = Int dz dV/dzdOmega Int dlnM n y_ell^2;
     C2h = Int dz dV/dzdOmega P_lin((ell+1/2)/chi, z) [Int dlnM n b y_ell]^2.

@@ -30,7 +30,7 @@ def _worst(ours, ref):
     ],
 )
 def test_background_matches_pyccl(pyccl_ref, name, ours, theirs):
-    """Issue tolerance 1e-4: pyccl splines E(a) and chi(a) to ~1e-7, same constants."""
+    """Required tolerance 1e-4: pyccl splines E(a) and chi(a) to ~1e-7, same constants."""
     cosmo = COSMOLOGIES[name]
     ratio, msg = _worst(ours(Z, cosmo), getattr(pyccl_ref, theirs)(Z, cosmo))
     assert np.all(np.abs(ratio - 1) < 1e-4), msg

@@ -13,7 +13,7 @@ ELL_REF = np.array([10.0, 30.0, 100.0, 300.0, 1000.0, 2000.0, 5000.0])
 @pytest.mark.parametrize("name", sorted(COSMOLOGIES))
 @pytest.mark.parametrize("B", [1.25, 1.6])
 def test_cl_yy_matches_pyccl(pyccl_ref, name, B):
-    """Issue tolerances: 1-halo 1%, 2-halo 2% (measured: 4e-5 and 1.4e-3; the 2-halo
+    """Required tolerances: 1-halo 1%, 2-halo 2% (measured: 4e-5 and 1.4e-3; the 2-halo
     residual is delta_c = 1.686 here vs pyccl's 1.68647 in the Tinker10 bias)."""
     cosmo, prof = COSMOLOGIES[name], sz.ProfileParamsA10(B=B)
     ours_1h, ours_2h = (np.asarray(c) for c in sz.cl_yy(cosmo, prof, ELL_REF))

@@ -22,9 +22,9 @@ def _relevant(M, z, cosmo):
 @pytest.mark.parametrize("name", sorted(COSMOLOGIES))
 @pytest.mark.parametrize("ours, theirs", [(sz.tinker08_dndlnM, "dndlnM"), (sz.tinker10_bias, "bias")])
 def test_mass_function_and_bias_match_pyccl(pyccl_ref, name, ours, theirs):
-    """Issue tolerance 1% for both. The mass function uses the same linear interpolation
+    """Required tolerance 1% for both. The mass function uses the same linear interpolation
     of the Tinker table in log Delta as pyccl; for the bias we use delta_c = 1.686
-    (DESIGN.md), pyccl the exact EdS 1.68647: that alone moves b by < 0.1%."""
+    (the engine's convention, cobaya_szlite/engine/halos.py), pyccl the exact EdS 1.68647: that alone moves b by < 0.1%."""
     cosmo = COSMOLOGIES[name]
     for z in REDSHIFTS:
         keep = _relevant(MASSES, z, cosmo)

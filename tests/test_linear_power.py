@@ -33,7 +33,7 @@ def test_linear_power_matches_pyccl(pyccl_ref, name):
 
 @pytest.mark.parametrize("name", sorted(COSMOLOGIES))
 def test_sigma_R_matches_pyccl(pyccl_ref, name):
-    """Issue tolerance 0.3% on sigma(R) over the radii of 1e10..5e15 Msun halos."""
+    """Required tolerance 0.3% on sigma(R) over the radii of 1e10..5e15 Msun halos."""
     cosmo = COSMOLOGIES[name]
     R = np.geomspace(0.3, 40.0, 25)
     for z in (0.0, 0.5, 1.5, 3.0):

@@ -49,7 +49,7 @@ def test_gnfw_shape_limits():
     ],
 )
 def test_profile_fourier_matches_adaptive_quadrature(scipy_reference, prof, x_out):
-    """Issue tolerance 0.1% for 1e-4 <= q <= 1e3 (measured: < 4e-4 at q = 1e3, < 1e-5 below
+    """Required tolerance 0.1% for 1e-4 <= q <= 1e3 (measured: < 4e-4 at q = 1e3, < 1e-5 below
     q = 100). A truncated profile's transform oscillates with period 2 pi / x_out in q, which
     the ln q table resolves up to q x_out ~ 10 only (C_ell, a mass average, stays converged:
     test_cl_yy), so there the comparison stops at q x_out = 10."""

@@ -2,7 +2,7 @@
 
 Measured (default precision, ell 10 ... 2000): engine / pyccl - 1 within 3e-4 on and
 off the diagonal, for both the direct Limber integral of pyccl's ingredients and
-pyccl's own halomod_Tk3D_1h + angular_cl_cov_cNG pipeline. Issue tolerance: 3%.
+pyccl's own halomod_Tk3D_1h + angular_cl_cov_cNG pipeline. Required tolerance: 3%.
 """
 
 import math

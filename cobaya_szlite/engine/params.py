@@ -74,7 +74,7 @@ class Precision(NamedTuple):
     ----------
     z_min, z_max : float
         Redshift range of the Limber integral. The default z_min = 0.005 follows the
-        issue's matched-settings comparison; at ell <~ 30 halos below z = 0.005 still add
+        matched-settings comparison with pyccl (tests/); at ell <~ 30 halos below z = 0.005 still add
         up to ~50% of D_ell (class_sz-style analyses use z_min = 1e-5, with q_max = 1e6).
     m_min, m_max : float
         Range of true M500c [Msun] (no h) of the mass integral.
