@@ -171,7 +171,7 @@ def test_install_from_local_url(tmp_path, monkeypatch):
     monkeypatch.setattr(Planck2015TSZ, "_base_urls", {"class_sz_": base + "class_sz_", "soliket_": base + "soliket_"})
     packages = tmp_path / "packages"
     assert not Planck2015TSZ.is_installed(path=str(packages))
-    install({"likelihood": {LIKE: None}}, path=str(packages), no_progress_bars=True)
+    install({"likelihood": {LIKE: None}}, path=str(packages), no_progress_bars=True, no_set_global=True)
     assert Planck2015TSZ.is_installed(path=str(packages))
     folder = packages / "data" / "planck2015_tsz"
     for name in ("class_sz_SZ_and_fg_models.txt", REFERENCE):
