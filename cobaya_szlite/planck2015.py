@@ -27,6 +27,7 @@ path (`install`, `is_installed`). Options are in ``Planck2015TSZ.yaml``.
 
 import math
 import os
+import pathlib
 import shutil
 import tempfile
 import urllib.error
@@ -39,9 +40,13 @@ from cobaya.log import LoggedError, get_logger
 from .bandpowers import Chi2, DataFormatError, read_table
 from .likelihood import TSZBandpowers
 
-__all__ = ["Planck2015TSZ", "TRISPECTRUM_MODES", "gaussian_logp_gradient"]
+__all__ = ["Planck2015TSZ", "TRISPECTRUM_MODES", "SOURCE_ENV", "gaussian_logp_gradient"]
 
 TRISPECTRUM_MODES = ("none", "reference", "fiducial", "varying")
+
+#: Environment variable: a local folder or URL `Planck2015TSZ.install` copies the data
+#: files from (installed names) instead of downloading them from GitHub.
+SOURCE_ENV = "COBAYA_SZLITE_PLANCK2015_SOURCE"
 
 #: Files installed by `Planck2015TSZ.install`: local name -> upstream name.
 #: The local name is a source prefix (a key of `_base_urls`) followed by the upstream name.
@@ -151,9 +156,12 @@ class Planck2015TSZ(TSZBandpowers):
         raise LoggedError(
             self.log,
             "No Planck 2015 tSZ data: set 'data_folder' to a folder holding %s, or run "
-            "`cobaya-install cobaya_szlite.Planck2015TSZ -p <packages_path>` "
-            "(looked in %r).",
+            "`cobaya-install cobaya_szlite.Planck2015TSZ -p <packages_path>` (%s=<folder> "
+            "copies from a local folder instead of downloading) and give cobaya-run the "
+            "same packages path (-p <packages_path>, or 'packages_path:' in the input); "
+            "looked in %r.",
             ", ".join(_FILES),
+            SOURCE_ENV,
             folder,
         )
 
@@ -284,23 +292,38 @@ class Planck2015TSZ(TSZBandpowers):
         return not missing
 
     @classmethod
-    def install(cls, path=None, data=True, no_progress_bars=False, **_kwargs):
-        """Download the data files into ``<path>/data/planck2015_tsz``; True on success."""
+    def install(cls, path=None, data=True, no_progress_bars=False, source=None, **_kwargs):
+        """Copy the data files into ``<path>/data/planck2015_tsz``; True on success.
+
+        Parameters
+        ----------
+        path : str
+            Cobaya's packages path (``cobaya-install -p``).
+        data : bool
+            False: nothing to do (``cobaya-install --code``).
+        no_progress_bars : bool
+            Ignored (the files are small).
+        source : str, optional
+            Where to copy from instead of the public repositories: a local folder or a
+            URL of one (``file://``, ``https://``) holding the files under their
+            installed names (``class_sz_SZ_and_fg_models.txt``, ...). Defaults to the
+            environment variable ``COBAYA_SZLITE_PLANCK2015_SOURCE`` (how to use a local
+            copy offline with ``cobaya-install``), else the class_sz and SOLikeT GitHub
+            repositories.
+        """
         if not data:
             return True
         log = get_logger(cls.__name__)
         folder = cls.get_path(path)
         os.makedirs(folder, exist_ok=True)
-        for local, upstream in _FILES.items():
-            prefix = next(p for p in cls._base_urls if local.startswith(p))
-            url = cls._base_urls[prefix] + upstream
-            log.info("Downloading %s", url)
+        for local, url in cls._source_urls(source or os.environ.get(SOURCE_ENV) or None).items():
+            log.info("Copying %s", url)
             with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False) as tmp:
                 try:
                     with urllib.request.urlopen(url, timeout=60) as response:
                         shutil.copyfileobj(response, tmp)
-                except (urllib.error.URLError, OSError) as excpt:
-                    log.error("Could not download %s: %s", url, excpt)
+                except (urllib.error.URLError, OSError, ValueError) as excpt:
+                    log.error("Could not copy %s: %s", url, excpt)
                     ok = False
                 else:
                     ok = True
@@ -310,6 +333,19 @@ class Planck2015TSZ(TSZBandpowers):
             os.replace(tmp.name, os.path.join(folder, local))
         log.info("Planck 2015 tSZ data installed in '%s'.", folder)
         return True
+
+    @classmethod
+    def _source_urls(cls, source):
+        """{installed name: URL to copy it from}; ``source`` as in `install` (None: upstream)."""
+        if source is None:
+            urls = {}
+            for local, upstream in _FILES.items():
+                prefix = next(p for p in cls._base_urls if local.startswith(p))
+                urls[local] = cls._base_urls[prefix] + upstream
+            return urls
+        if "://" not in source:
+            source = pathlib.Path(os.path.expanduser(source)).resolve().as_uri()
+        return {local: source.rstrip("/") + "/" + local for local in _FILES}
 
 
 def _check_format(folder, name):

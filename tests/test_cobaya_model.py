@@ -16,6 +16,7 @@ from cobaya_fixtures import (
     TRUTH,
     load_yaml,
     mock_folder,
+    needs_planck_data,
     noiseless_model,
     numpy_chi2,
     simple_info,
@@ -218,7 +219,7 @@ def test_packaged_mock_uses_its_full_covariance_by_default():
         np.testing.assert_array_equal(like.data.cov, expected, err_msg=str(options))
 
 
-@pytest.mark.skipif(not os.path.isdir(PLANCK_FOLDER), reason="shared Planck 2015 tSZ data absent")
+@needs_planck_data
 def test_planck2015_folder_with_foregrounds_and_trispectrum(tmp_path):
     data_file = "class_sz_SZ_and_fg_models.txt"
     tri_file = "soliket_tSZ_trispectrum_ref_total-planck-collab-15_step_1.txt"
