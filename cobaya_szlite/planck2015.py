@@ -40,7 +40,7 @@ from cobaya.log import LoggedError, get_logger
 from .bandpowers import Chi2, DataFormatError, read_table
 from .likelihood import TSZBandpowers
 
-__all__ = ["Planck2015TSZ", "TRISPECTRUM_MODES", "SOURCE_ENV", "gaussian_logp_gradient"]
+__all__ = ["SOURCE_ENV", "TRISPECTRUM_MODES", "Planck2015TSZ", "gaussian_logp_gradient"]
 
 TRISPECTRUM_MODES = ("none", "reference", "fiducial", "varying")
 

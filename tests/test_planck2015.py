@@ -11,13 +11,20 @@ with z_min = 1e-5.
 import functools
 import math
 import os
+import pathlib
 
 import numpy as np
 import pytest
 from cobaya.model import get_model
+from cobaya_fixtures import (
+    PLANCK_FOLDER,
+    TEST_PRECISION,
+    THEORY,
+    YAML_DIR,
+    needs_planck_data,
+)
 
 import cobaya_szlite as sz
-from cobaya_fixtures import PLANCK_FOLDER, TEST_PRECISION, THEORY, YAML_DIR, needs_planck_data
 
 pytestmark = needs_planck_data
 LIKE = "cobaya_szlite.Planck2015TSZ"
@@ -175,7 +182,7 @@ def test_install_from_local_url(tmp_path, monkeypatch):
     assert Planck2015TSZ.is_installed(path=str(packages))
     folder = packages / "data" / "planck2015_tsz"
     for name in ("class_sz_SZ_and_fg_models.txt", REFERENCE):
-        assert (folder / name).read_bytes() == open(os.path.join(PLANCK_FOLDER, name), "rb").read()
+        assert (folder / name).read_bytes() == pathlib.Path(PLANCK_FOLDER, name).read_bytes()
     spec = info("reference", data_folder=None)
     spec["packages_path"] = str(packages)
     lnl = float(get_model(spec).loglikes(dict(POINT, omega_cdm=0.12))[0][0])
@@ -190,7 +197,7 @@ def test_install_from_a_local_folder_option(tmp_path):
     assert Planck2015TSZ.is_installed(path=str(tmp_path))
     name = "soliket_tSZ_params_ref_total-planck-collab-15_step_1.txt"
     installed = tmp_path / "data" / "planck2015_tsz" / name
-    assert installed.read_bytes() == open(os.path.join(PLANCK_FOLDER, name), "rb").read()
+    assert installed.read_bytes() == pathlib.Path(PLANCK_FOLDER, name).read_bytes()
 
 
 def test_shipped_planck_yaml_runs_after_offline_install(tmp_path, monkeypatch):
