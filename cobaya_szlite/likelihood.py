@@ -20,12 +20,12 @@ from cobaya.log import LoggedError
 from .bandpowers import Chi2, DataFormatError, load_bandpowers
 from .theory import INPUT_PARAMS
 
-__all__ = ["TSZBandpowers", "MOCK_DATA_FOLDER"]
+__all__ = ["DEFAULT_COVARIANCE_FILE", "MOCK_DATA_FOLDER", "TSZBandpowers"]
 
 #: The packaged noiseless + noisy mock (see its README.md).
 MOCK_DATA_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mock")
-#: Covariance used for the packaged mock when ``covariance_file`` is null.
-MOCK_COVARIANCE_FILE = "covariance.txt"
+#: Covariance file used when ``covariance_file`` is null and the data folder has one.
+DEFAULT_COVARIANCE_FILE = "covariance.txt"
 
 
 class TSZBandpowers(Likelihood):
@@ -43,6 +43,11 @@ class TSZBandpowers(Likelihood):
 
     def initialize(self):
         """Load and check the data; any problem raises LoggedError."""
+        self._load()
+        self._log_summary()
+
+    def _load(self):
+        """Resolve the folder and covariance file, load the data, build `chi2`."""
         folder = self.data_folder or MOCK_DATA_FOLDER
         folder = os.path.expanduser(folder)
         if not os.path.isabs(folder):
@@ -55,15 +60,18 @@ class TSZBandpowers(Likelihood):
                 self.foregrounds,
             )
         covariance_file = self.covariance_file
-        if covariance_file is None and not self.data_folder:
-            covariance_file = MOCK_COVARIANCE_FILE  # the packaged mock's full covariance
+        if covariance_file is None:
+            # one rule for every folder, the packaged mock included
+            if os.path.isfile(os.path.join(folder, DEFAULT_COVARIANCE_FILE)):
+                covariance_file = DEFAULT_COVARIANCE_FILE
         elif covariance_file is False:
             covariance_file = None  # explicitly diag(sigma^2)
-        elif not isinstance(covariance_file, str | None):
+        elif not isinstance(covariance_file, str):
             raise LoggedError(
                 self.log,
-                "Option 'covariance_file' must be a file name, null (packaged mock: its "
-                "covariance.txt; else diag(sigma^2)) or false (diag(sigma^2)); got %r.",
+                "Option 'covariance_file' must be a file name, null (the folder's %s if it "
+                "has one, else diag(sigma^2)) or false (diag(sigma^2)); got %r.",
+                DEFAULT_COVARIANCE_FILE,
                 covariance_file,
             )
         self.covariance_file_used = covariance_file  # None: diag(sigma^2)
@@ -78,24 +86,34 @@ class TSZBandpowers(Likelihood):
                 ell_min=self.ell_min,
                 ell_max=self.ell_max,
             )
-            label = "Covariance from " + ", ".join(
-                os.path.join(folder, name)
-                for name in (covariance_file or self.bandpowers_file, self.trispectrum_file)
-                if name
-            )
-            self.chi2 = Chi2(self.data.cov, label=label)
+            self.covariance_description = self._describe_covariance()
+            self.chi2 = Chi2(self.data.cov, label="Covariance " + self.covariance_description)
         except DataFormatError as excpt:
             raise LoggedError(self.log, "%s", excpt) from None
         self._amplitudes = list(self.data.templates)
         self._templates = np.array([self.data.templates[k] for k in self._amplitudes])
         self._index = None
+
+    def _describe_covariance(self):
+        """What the covariance is made of, with the files' full paths (for logs and errors)."""
+        if self.covariance_file_used:
+            text = os.path.join(self.folder, self.covariance_file_used)
+        else:
+            text = "diag(sigma^2) (column 3 of %s)" % os.path.join(self.folder, self.bandpowers_file)
+        if self.trispectrum_file:
+            text += " + trispectrum %s / (4 pi f_sky), f_sky = %g" % (
+                os.path.join(self.folder, self.trispectrum_file), self.f_sky)
+        return text
+
+    def _log_summary(self):
+        """One INFO line: bins, folder and the covariance in use."""
         self.log.info(
             "%d bandpowers, %g <= ell_eff <= %g, from '%s'; covariance: %s.",
             len(self.data.ell),
             self.data.ell[0],
             self.data.ell[-1],
-            folder,
-            covariance_file or "diag(sigma^2)",
+            self.folder,
+            self.covariance_description,
         )
 
     def get_can_support_params(self):

@@ -39,6 +39,7 @@ from cobaya.log import LoggedError, get_logger
 
 from .bandpowers import Chi2, DataFormatError, read_table
 from .likelihood import TSZBandpowers
+from .zero_likelihood import ZeroLikelihoodReport, non_finite_reason
 
 __all__ = ["SOURCE_ENV", "TRISPECTRUM_MODES", "Planck2015TSZ", "gaussian_logp_gradient"]
 
@@ -121,7 +122,7 @@ class Planck2015TSZ(TSZBandpowers):
         else:
             self.trispectrum_file = None
         try:
-            super().initialize()
+            self._load()
         finally:
             self.trispectrum_file = reference
         # In every mode but 'reference', data.cov is the Gaussian part diag(sigma^2).
@@ -132,9 +133,45 @@ class Planck2015TSZ(TSZBandpowers):
         if self.trispectrum == "fiducial":
             self.tll_fiducial = self._fiducial_trispectrum()
             self._fixed_cov = self.data.cov + self.tll_fiducial / (4 * math.pi * self.f_sky)
+            self.covariance_description += (
+                " + engine trispectrum at the fiducial point / (4 pi f_sky), f_sky = %g" % self.f_sky)
             self.chi2 = Chi2(self._fixed_cov, label="Gaussian + fiducial engine trispectrum covariance")
+        elif self.trispectrum == "varying":
+            self.covariance_description += (
+                " + SZTheory trispectrum (Tll_sz) at each point / (4 pi f_sky), f_sky = %g, "
+                "with its log-determinant" % self.f_sky)
         self._ln_det_gaussian = np.linalg.slogdet(self._gaussian_cov)[1]
-        self.log.info("Trispectrum term: %s.", self.trispectrum)
+        self._zero_report = ZeroLikelihoodReport(self.log)
+        self._log_summary()
+
+    def initialize_with_provider(self, provider):
+        """In ``varying`` mode, refuse a ``precision`` that differs from the theory's."""
+        super().initialize_with_provider(provider)
+        if self.trispectrum != "varying" or not self.precision:
+            return
+        from .engine import Precision
+
+        theory = provider.requirement_providers.get("Tll_sz")
+        theory_precision = getattr(theory, "_precision", None)
+        try:
+            mine = Precision(**{**Precision()._asdict(), **self.precision})
+        except TypeError as excpt:
+            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt) from None
+        if theory_precision is not None and mine != theory_precision:
+            differing = {
+                key: (value, getattr(theory_precision, key))
+                for key, value in mine._asdict().items()
+                if value != getattr(theory_precision, key)
+            }
+            raise LoggedError(
+                self.log,
+                "With trispectrum: varying the trispectrum comes from the theory (%s) with "
+                "its own 'precision'; this likelihood's 'precision' option (used only by "
+                "trispectrum: fiducial) differs from it in %s (likelihood value, theory "
+                "value). Remove it here or make it equal to the theory's.",
+                theory.get_name(),
+                differing,
+            )
 
     def _resolve_folder(self):
         if self.data_folder:
@@ -195,7 +232,16 @@ class Planck2015TSZ(TSZBandpowers):
         to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
         tll = tll * np.outer(to_d, to_d)
         if not np.all(np.isfinite(tll)):
-            raise LoggedError(self.log, "Fiducial point %r is unphysical (non-finite trispectrum).", point)
+            reason, is_setting = non_finite_reason(*_to_pytrees(values), ell, precision)
+            raise LoggedError(
+                self.log,
+                "No trispectrum at the fiducial point %r with this likelihood's precision "
+                "%r: %s (%s).",
+                point,
+                self.precision,
+                reason,
+                "option 'precision'" if is_setting else "option 'fiducial'",
+            )
         self.fiducial_point = point
         return tll
 
@@ -223,7 +269,11 @@ class Planck2015TSZ(TSZBandpowers):
         try:
             factor = scipy.linalg.cho_factor(self.covariance(), lower=True)
         except np.linalg.LinAlgError:
-            self.log.debug("Covariance not positive definite at %r.", params_values)
+            self._zero_report(
+                repr(params_values),
+                "the covariance diag(sigma^2) + T/(4 pi f_sky) is not positive definite "
+                "(smallest eigenvalue %.3g)" % np.linalg.eigvalsh(self.covariance())[0],
+            )
             return -np.inf
         chi2 = float(residual @ scipy.linalg.cho_solve(factor, residual))
         ln_det = 2.0 * float(np.sum(np.log(np.diag(factor[0]))))

@@ -17,6 +17,7 @@ gradient take all 12 input params, or only those listed in the requirement's
 """
 
 import functools
+import logging
 import math
 
 import jax
@@ -26,6 +27,7 @@ from cobaya.log import LoggedError
 from cobaya.theory import Theory
 
 from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy, cl_yy_trispectrum, validate
+from .zero_likelihood import ZeroLikelihoodReport, non_finite_reason
 
 __all__ = ["SZTheory", "INPUT_PARAMS"]
 
@@ -312,12 +314,7 @@ class SZTheory(Theory):
         # The engine's in-graph guard gives non-finite C_ell exactly where
         # `validate` would refuse the point; ask `validate` only for the reason.
         if not np.all(np.isfinite(d_ell)):
-            try:
-                validate(*_to_pytrees(values), precision=self._precision)
-                reason = "non-finite C_ell"
-            except ValueError as excpt:
-                reason = str(excpt)
-            self.log.debug("Zero likelihood at %r: %s", params_values_dict, reason)
+            self._report_zero(values, self._ells, params_values_dict, "C_ell")
             return False
         cosmo, profile = _to_pytrees(values)
         state["Cl_sz"] = {"ell": self._ells, "1h": d_ell[0], "2h": d_ell[1]}
@@ -330,7 +327,7 @@ class SZTheory(Theory):
             else:
                 tll["Tll"] = np.asarray(tll_result)
             if not np.all(np.isfinite(tll["Tll"])):
-                self.log.debug("Zero likelihood at %r: non-finite trispectrum", params_values_dict)
+                self._report_zero(values, self._tll_ells, params_values_dict, "trispectrum")
                 return False
             state["Tll_sz"] = tll
         if want_derived:
@@ -341,6 +338,16 @@ class SZTheory(Theory):
                 "F_sz": float(cosmo.sigma8) * (omega_m / float(profile.B)) ** 0.40 * h**-0.21,
             }
         return True
+
+    def _report_zero(self, values, ells, params_values_dict, product):
+        """Log (rate-limited, default log level) why the point has zero likelihood."""
+        if getattr(self, "_zero_report", None) is None:
+            self._zero_report = ZeroLikelihoodReport(self.log)
+        reason, is_setting = non_finite_reason(*_to_pytrees(values), ells, self._precision)
+        self._zero_report(
+            "%s (non-finite %s)" % (dict(params_values_dict), product), reason,
+            logging.WARNING if is_setting else logging.INFO,
+        )
 
     def _compiled_function(self):
         """The jitted evaluation for the requested products: `_d_ell_function`, or

@@ -60,8 +60,10 @@ def load_yaml(name, test_precision=True, folder=True):
 
 
 def simple_info(like_options=None, params=None, theory_options=None):
-    """Input dict: SZTheory + TSZBandpowers on the test mock, sigma8 sampled."""
-    like = {"data_folder": mock_folder(), "bandpowers_file": "bandpowers_noiseless.txt"}
+    """Input dict: SZTheory + TSZBandpowers on the test mock (diag(sigma^2) covariance),
+    sigma8 sampled."""
+    like = {"data_folder": mock_folder(), "bandpowers_file": "bandpowers_noiseless.txt",
+            "covariance_file": False}
     like.update(like_options or {})
     theory = {"precision": dict(TEST_PRECISION)}
     theory.update(theory_options or {})

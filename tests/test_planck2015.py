@@ -239,3 +239,53 @@ def test_install_failure_and_not_installed(tmp_path, monkeypatch):
     spec["packages_path"] = str(tmp_path / "empty")
     with pytest.raises(LoggedError, match="cobaya-install"):
         get_model(spec)
+
+
+def test_fiducial_mode_names_the_precision_cause():
+    """trispectrum: fiducial with z_min = 1e-5 and the default q_max: the error names q_max
+    (the option to change), not an unphysical fiducial point."""
+    from cobaya.log import LoggedError
+
+    spec = info("fiducial", precision=dict(TEST_PRECISION, z_min=1e-5))
+    with pytest.raises(LoggedError, match=r"q_max.*option 'precision'"):
+        get_model(spec)
+
+
+def test_varying_mode_refuses_a_different_likelihood_precision():
+    """In varying mode the trispectrum comes from SZTheory: a likelihood `precision` that
+    differs from the theory's is refused (it used to be ignored silently); equal or absent is fine."""
+    from cobaya.log import LoggedError
+
+    with pytest.raises(LoggedError, match=r"trispectrum: varying.*'precision'.*n_z"):
+        get_model(info("varying", precision=dict(PRECISION, n_z=61)))
+    get_model(info("varying", precision={}))
+    assert model("varying").likelihood[LIKE].precision == PRECISION  # equal: accepted
+
+
+@pytest.mark.parametrize("mode, words", [
+    ("reference", ["diag(sigma^2)", "trispectrum", REFERENCE, "f_sky = 0.47"]),
+    ("fiducial", ["diag(sigma^2)", "engine trispectrum at the fiducial point"]),
+    ("varying", ["diag(sigma^2)", "SZTheory trispectrum (Tll_sz) at each point", "log-determinant"]),
+    ("none", ["diag(sigma^2)"]),
+])
+def test_covariance_line_names_the_trispectrum_term(mode, words):
+    text = model(mode).likelihood[LIKE].covariance_description
+    assert all(word in text for word in words), text
+    if mode == "none":
+        assert "trispectrum" not in text
+
+
+def test_non_positive_definite_covariance_is_reported(caplog, monkeypatch):
+    """varying: a covariance that is not positive definite gives -inf and a WARNING saying so."""
+    import logging
+
+    m = model("varying")
+    like = m.likelihood[LIKE]
+    point = dict(POINT, omega_cdm=0.12)
+    m.loglikes(point)
+    bad = -np.eye(len(like.data.ell))
+    monkeypatch.setattr(like, "covariance", lambda: bad)
+    with caplog.at_level(logging.INFO):
+        assert like.logp(**{**point, "A_CN": 0.9033}) == -np.inf
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("not positive definite" in m and "smallest eigenvalue -1" in m for m in messages)
