@@ -25,7 +25,6 @@ The files are read from ``data_folder`` or, if that is null, from the folder
 path (`install`, `is_installed`). Options are in ``Planck2015TSZ.yaml``.
 """
 
-import math
 import os
 import pathlib
 import shutil
@@ -34,14 +33,21 @@ import urllib.error
 import urllib.request
 
 import numpy as np
-import scipy.linalg
 from cobaya.log import LoggedError, get_logger
 
-from .bandpowers import Chi2, DataFormatError, read_table
+from .bandpowers import DataFormatError, FixedCovariance, VaryingCovariance, read_table
+from .engine import Precision
 from .likelihood import TSZBandpowers
-from .zero_likelihood import ZeroLikelihoodReport, non_finite_reason
+from .parameters import (
+    FIDUCIAL_PARAMS,
+    INPUT_PARAMS,
+    d_ell_trispectrum,
+    to_pytrees,
+    to_values,
+)
+from .zero_likelihood import non_finite_reason
 
-__all__ = ["SOURCE_ENV", "TRISPECTRUM_MODES", "Planck2015TSZ", "gaussian_logp_gradient"]
+__all__ = ["SOURCE_ENV", "TRISPECTRUM_MODES", "Planck2015TSZ"]
 
 TRISPECTRUM_MODES = ("none", "reference", "fiducial", "varying")
 
@@ -61,23 +67,6 @@ _FILES = {
 }
 
 
-def gaussian_logp_gradient(residual, cov, dmodel, dcov=None):
-    """Gradient of ln L = -(r^T C^-1 r + ln det C)/2 with r = data - model.
-
-    ``dmodel`` (n_p, n) and ``dcov`` (n_p, n, n) are the derivatives of the
-    model and covariance with respect to n_p parameters (``dcov`` None: fixed
-    covariance). Returns an (n_p,) array.
-    """
-    factor = scipy.linalg.cho_factor(cov, lower=True)
-    cinv_r = scipy.linalg.cho_solve(factor, residual)
-    grad = np.asarray(dmodel) @ cinv_r
-    if dcov is not None:
-        cinv = scipy.linalg.cho_solve(factor, np.eye(len(cov)))
-        grad = grad + 0.5 * np.einsum("i,pij,j->p", cinv_r, dcov, cinv_r)
-        grad = grad - 0.5 * np.einsum("pij,ji->p", dcov, cinv)
-    return grad
-
-
 class Planck2015TSZ(TSZBandpowers):
     """Planck 2015 tSZ power-spectrum likelihood (Bolliet et al. 2018 set-up)."""
 
@@ -94,7 +83,7 @@ class Planck2015TSZ(TSZBandpowers):
     _install_folder = "planck2015_tsz"
 
     def initialize(self):
-        """Resolve the data folder, pick the covariance for ``trispectrum``, load."""
+        """Resolve the data folder, load, pick the covariance model for ``trispectrum``."""
         if self.trispectrum not in TRISPECTRUM_MODES:
             raise LoggedError(
                 self.log,
@@ -102,14 +91,14 @@ class Planck2015TSZ(TSZBandpowers):
                 list(TRISPECTRUM_MODES),
                 self.trispectrum,
             )
-        self.data_folder = self._resolve_folder()
+        folder = self._resolve_folder()
         try:
-            _check_format(self.data_folder, self.bandpowers_file)
+            _check_format(folder, self.bandpowers_file)
         except DataFormatError as excpt:
             raise LoggedError(self.log, "%s", excpt) from None
-        reference = self.trispectrum_file
+        reference = self.trispectrum_file if self.trispectrum == "reference" else None
         if self.trispectrum == "reference":
-            path = os.path.join(self.data_folder, reference or "")
+            path = os.path.join(folder, reference or "")
             if not reference or not os.path.isfile(path):
                 raise LoggedError(
                     self.log,
@@ -119,29 +108,26 @@ class Planck2015TSZ(TSZBandpowers):
                     "varying to compute it with the engine instead.",
                     path,
                 )
-        else:
-            self.trispectrum_file = None
-        try:
-            self._load()
-        finally:
-            self.trispectrum_file = reference
-        # In every mode but 'reference', data.cov is the Gaussian part diag(sigma^2).
-        self._gaussian_cov = self.data.cov
-        self._fixed_cov = self.data.cov
+        # none/reference: the fixed covariance of the files; fiducial/varying: data.cov is
+        # the Gaussian part diag(sigma^2), completed below
+        self._load(folder, reference)
         if self.trispectrum in ("fiducial", "varying") and not 0 < float(self.f_sky) <= 1:
             raise LoggedError(self.log, "Option 'f_sky' must be in (0, 1]; got %r.", self.f_sky)
         if self.trispectrum == "fiducial":
             self.tll_fiducial = self._fiducial_trispectrum()
-            self._fixed_cov = self.data.cov + self.tll_fiducial / (4 * math.pi * self.f_sky)
             self.covariance_description += (
-                " + engine trispectrum at the fiducial point / (4 pi f_sky), f_sky = %g" % self.f_sky)
-            self.chi2 = Chi2(self._fixed_cov, label="Gaussian + fiducial engine trispectrum covariance")
+                f" + engine trispectrum at the fiducial point / (4 pi f_sky), f_sky = {self.f_sky:g}")
+            self.covariance_model = FixedCovariance.with_trispectrum(
+                self.data.cov, self.tll_fiducial, self.f_sky,
+                label="Gaussian + fiducial engine trispectrum covariance",
+            )
         elif self.trispectrum == "varying":
             self.covariance_description += (
-                " + SZTheory trispectrum (Tll_sz) at each point / (4 pi f_sky), f_sky = %g, "
-                "with its log-determinant" % self.f_sky)
-        self._ln_det_gaussian = np.linalg.slogdet(self._gaussian_cov)[1]
-        self._zero_report = ZeroLikelihoodReport(self.log)
+                f" + SZTheory trispectrum (Tll_sz) at each point / (4 pi f_sky), f_sky = {self.f_sky:g}, "
+                "with its log-determinant")
+            self.covariance_model = VaryingCovariance(
+                self.data.cov, self.f_sky, label="Covariance " + self.covariance_description
+            )
         self._log_summary()
 
     def initialize_with_provider(self, provider):
@@ -149,14 +135,9 @@ class Planck2015TSZ(TSZBandpowers):
         super().initialize_with_provider(provider)
         if self.trispectrum != "varying" or not self.precision:
             return
-        from .engine import Precision
-
         theory = provider.requirement_providers.get("Tll_sz")
         theory_precision = getattr(theory, "_precision", None)
-        try:
-            mine = Precision(**{**Precision()._asdict(), **self.precision})
-        except TypeError as excpt:
-            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt) from None
+        mine = self._engine_precision()
         if theory_precision is not None and mine != theory_precision:
             differing = {
                 key: (value, getattr(theory_precision, key))
@@ -172,6 +153,19 @@ class Planck2015TSZ(TSZBandpowers):
                 theory.get_name(),
                 differing,
             )
+
+    def _engine_precision(self):
+        """The engine `Precision` of the ``precision`` option (LoggedError if invalid)."""
+        unknown = sorted(set(self.precision or {}) - set(Precision._fields))
+        if unknown:
+            raise LoggedError(
+                self.log, "Unknown name(s) %s in 'precision' (allowed: %s).", unknown,
+                list(Precision._fields),
+            )
+        try:
+            return Precision(**{**Precision()._asdict(), **(self.precision or {})})
+        except TypeError as excpt:
+            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt) from None
 
     def _resolve_folder(self):
         if self.data_folder:
@@ -204,35 +198,18 @@ class Planck2015TSZ(TSZBandpowers):
 
     def _fiducial_trispectrum(self):
         """Engine trispectrum at ``fiducial`` in (D_ell x 1e12)^2 (the selected bins)."""
-        from .engine import Precision, cl_yy_trispectrum
-        from .theory import INPUT_PARAMS, SZTheory, _to_pytrees
-
-        defaults = {
-            name: info["value"]
-            for name, info in SZTheory.get_defaults()["params"].items()
-            if name in INPUT_PARAMS
-        }
         unknown = sorted(set(self.fiducial or {}) - set(INPUT_PARAMS))
-        bad_precision = sorted(set(self.precision or {}) - set(Precision._fields))
-        if unknown or bad_precision:
+        if unknown:
             raise LoggedError(
-                self.log,
-                "Unknown name(s) %s in 'fiducial' (allowed: %s) or %s in 'precision' "
-                "(allowed: %s).",
-                unknown,
-                list(INPUT_PARAMS),
-                bad_precision,
-                list(Precision._fields),
+                self.log, "Unknown name(s) %s in 'fiducial' (allowed: %s).", unknown, list(INPUT_PARAMS)
             )
-        point = {**defaults, **(self.fiducial or {})}
-        precision = Precision(**{**Precision()._asdict(), **(self.precision or {})})
+        precision = self._engine_precision()
+        point = {**FIDUCIAL_PARAMS, **(self.fiducial or {})}
+        values = to_values({name: float(value) for name, value in point.items()})
         ell = self.data.ell
-        values = np.array([float(point[name]) for name in INPUT_PARAMS])
-        tll = np.asarray(cl_yy_trispectrum(*_to_pytrees(values), ell, precision=precision))
-        to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
-        tll = tll * np.outer(to_d, to_d)
+        tll = np.asarray(d_ell_trispectrum(values, ell, precision))
         if not np.all(np.isfinite(tll)):
-            reason, is_setting = non_finite_reason(*_to_pytrees(values), ell, precision)
+            reason, is_setting = non_finite_reason(*to_pytrees(values), ell, precision)
             raise LoggedError(
                 self.log,
                 "No trispectrum at the fiducial point %r with this likelihood's precision "
@@ -252,33 +229,6 @@ class Planck2015TSZ(TSZBandpowers):
             requirements["Tll_sz"] = {"ell": self.data.ell}
         return requirements
 
-    def covariance(self):
-        """Current covariance in (D_ell x 1e12)^2 (for ``varying``: at the current point)."""
-        if self.trispectrum != "varying":
-            return self._fixed_cov
-        tll = self.provider.get_Tll_sz()
-        index = np.searchsorted(tll["ell"], self.data.ell)
-        return self._gaussian_cov + tll["Tll"][np.ix_(index, index)] / (4 * math.pi * self.f_sky)
-
-    def logp(self, **params_values):
-        """ln L as a Python float (see the module docstring for ``varying``)."""
-        if self.trispectrum != "varying":
-            return super().logp(**params_values)
-        amplitudes = [params_values[name] for name in self._amplitudes]
-        residual = self.data.d - self.model(self.provider.get_Cl_sz(), amplitudes)
-        try:
-            factor = scipy.linalg.cho_factor(self.covariance(), lower=True)
-        except np.linalg.LinAlgError:
-            self._zero_report(
-                repr(params_values),
-                "the covariance diag(sigma^2) + T/(4 pi f_sky) is not positive definite "
-                "(smallest eigenvalue %.3g)" % np.linalg.eigvalsh(self.covariance())[0],
-            )
-            return -np.inf
-        chi2 = float(residual @ scipy.linalg.cho_solve(factor, residual))
-        ln_det = 2.0 * float(np.sum(np.log(np.diag(factor[0]))))
-        return -0.5 * (chi2 + ln_det - self._ln_det_gaussian)
-
     def get_gradient_requirements(self, params=None):
         """Products `logp_gradient` needs: ``Cl_sz_grad``, plus dT/dparams for ``varying``
         (in the varying theory inputs among ``params``; None: all)."""
@@ -288,38 +238,19 @@ class Planck2015TSZ(TSZBandpowers):
                                       **(self._theory_grad_params(params) or {})}
         return requirements
 
-    def _covariance_jacobian(self, names):
-        """d Cov / d names[k] (n_names, n, n) for ``varying`` (zero for non-theory names)."""
+    def _trispectrum(self, names=()):
+        """``varying``: (T, dT/dnames) at the current point, on the data bins (dT zero for
+        names the theory does not differentiate, e.g. foreground amplitudes)."""
+        if self.trispectrum != "varying":
+            return None, None
         tll = self.provider.get_Tll_sz()
         index = np.searchsorted(tll["ell"], self.data.ell)
-        dcov = np.zeros((len(names), len(index), len(index)))
+        bins = np.ix_(index, index)
+        dtll = np.zeros((len(names), len(index), len(index)))
         for k, name in enumerate(names):
-            if name in tll["params"]:
-                slice_ = tll["dTll"][tll["params"].index(name)]
-                dcov[k] = slice_[np.ix_(index, index)] / (4 * math.pi * self.f_sky)
-        return dcov
-
-    def logp_gradient(self, **params_values):
-        """{param: d ln L / d param} at the last `logp` point; ``varying`` adds dCov terms."""
-        if self.trispectrum != "varying":
-            return super().logp_gradient(**params_values)
-        names, jacobian = self.model_jacobian(**params_values)
-        amplitudes = [params_values[name] for name in self._amplitudes]
-        residual = self.data.d - self.model(self.provider.get_Cl_sz(), amplitudes)
-        grad = gaussian_logp_gradient(
-            residual, self.covariance(), jacobian.T, self._covariance_jacobian(names)
-        )
-        return dict(zip(names, grad.tolist()))
-
-    def logp_fisher(self, **params_values):
-        """(names, F): J^T C^-1 J, plus tr(C^-1 dC_a C^-1 dC_b)/2 for ``varying``."""
-        if self.trispectrum != "varying":
-            return super().logp_fisher(**params_values)
-        names, jacobian = self.model_jacobian(**params_values)
-        cinv = np.linalg.inv(self.covariance())
-        cinv_dcov = np.einsum("ij,pjk->pik", cinv, self._covariance_jacobian(names))
-        fisher = jacobian.T @ cinv @ jacobian + 0.5 * np.einsum("aij,bji->ab", cinv_dcov, cinv_dcov)
-        return names, fisher
+            if "dTll" in tll and name in tll["params"]:
+                dtll[k] = tll["dTll"][tll["params"].index(name)][bins]
+        return tll["Tll"][bins], dtll
 
     # ------------------------------------------------------------------ installation
 

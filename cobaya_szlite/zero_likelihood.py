@@ -13,7 +13,14 @@ import logging
 
 import numpy as np
 
-from .engine import CosmoParams, Precision, ProfileParamsA10, angular_diameter_distance, r500, validate
+from .engine import (
+    CosmoParams,
+    Precision,
+    ProfileParamsA10,
+    angular_diameter_distance,
+    r500,
+    validate,
+)
 
 __all__ = ["ZeroLikelihoodReport", "non_finite_reason", "q_needed"]
 
@@ -66,18 +73,18 @@ def non_finite_reason(
     ell_max = float(np.max(ell))
     needed = q_needed(cosmo, profile, ell_max, precision)
     if needed > precision.q_max:
-        return (
+        reason = (
             f"needs the profile transform beyond q_max: at ell = {ell_max:g} it is needed up to "
             f"q = (ell+1/2) r500(m_max/B, z_min)/d_A(z_min) = {needed:.3g} > precision "
             f"q_max = {precision.q_max:g} (z_min = {precision.z_min:g}, m_max = {precision.m_max:g}); "
-            f"set the precision option q_max >= {_round_up(needed):g}, or raise z_min",
-            True,
+            f"set the precision option q_max >= {_round_up(needed):g}, or raise z_min"
         )
-    return (
+        return reason, True
+    reason = (
         f"non-finite result although every parameter is in its allowed range "
-        f"(precision {dict(precision._asdict())})",
-        True,
+        f"(precision {dict(precision._asdict())})"
     )
+    return reason, True
 
 
 def _round_up(value: float) -> float:

@@ -8,8 +8,6 @@ import shutil
 import numpy as np
 import pytest
 from cobaya.model import get_model
-
-import cobaya_szlite.theory as theory_module
 from cobaya_fixtures import (
     LIKE,
     PLANCK_FOLDER,
@@ -23,6 +21,8 @@ from cobaya_fixtures import (
     numpy_chi2,
     simple_info,
 )
+
+import cobaya_szlite.theory as theory_module
 from cobaya_szlite.likelihood import MOCK_DATA_FOLDER, TSZBandpowers
 
 
@@ -97,16 +97,34 @@ def test_products_are_numpy_and_python_floats():
     np.testing.assert_allclose(cl_sz["2h"][:3], np.asarray(c2) * to_d, rtol=1e-10)
 
 
-def test_compiled_once_per_run():
-    model = noiseless_model()
+def test_compiled_once_per_run(monkeypatch):
+    """One compilation per request, reused for every point and by a second model with the
+    same multipoles and precision. Compilations are counted by wrapping the engine's cl_yy
+    as the theory's evaluation sees it (the wrapper runs only while JAX traces)."""
+    import cobaya_szlite.parameters as parameters_module
+
+    traces = []
+    original = parameters_module.cl_yy
+
+    def counting_cl_yy(*args, **kwargs):
+        traces.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(parameters_module, "cl_yy", counting_cl_yy)
+    theory_module._compiled.cache_clear()
+    model = get_model(simple_info())
     model.loglike({"sigma8": 0.8})
-    before = theory_module.n_compilations
+    assert len(traces) == 1
     for sigma8 in np.linspace(0.7, 0.9, 7):
         assert np.isfinite(model.loglike({"sigma8": sigma8}, return_derived=False))
-    assert theory_module.n_compilations == before
+    assert len(traces) == 1
     # a second model with the same multipoles and precision reuses the compiled code
     get_model(simple_info()).loglike({"sigma8": 0.8})
-    assert theory_module.n_compilations == before
+    assert len(traces) == 1
+    # a different request (here: derivatives too) compiles once more
+    model.add_requirements({"Cl_sz_grad": None})
+    model.loglike({"sigma8": 0.81})
+    assert len(traces) == 2
 
 
 def test_unphysical_points_give_zero_likelihood():
@@ -207,7 +225,7 @@ def test_one_covariance_rule_for_every_folder(tmp_path, caplog):
     """covariance_file null: the folder's covariance.txt if it has one, else diag(sigma^2),
     for the packaged mock, a verbatim copy of it and any other folder alike; false:
     diag(sigma^2). The INFO line names the covariance in use."""
-    ell, _, sigma = np.loadtxt(os.path.join(MOCK_DATA_FOLDER, "bandpowers_noiseless.txt"), unpack=True)
+    sigma = np.loadtxt(os.path.join(MOCK_DATA_FOLDER, "bandpowers_noiseless.txt"))[:, 2]
     full = np.loadtxt(os.path.join(MOCK_DATA_FOLDER, "covariance.txt"))
     assert not np.allclose(full, np.diag(np.diag(full)))  # the bins are correlated
     copy = tmp_path / "copy"
@@ -285,9 +303,16 @@ def test_mock_covariance_is_gaussian_plus_trispectrum():
     """covariance.txt = diag Gaussian (signal + noise) + engine T / (4 pi f_sky), D_ell x 1e12."""
     import math
 
-    import cobaya_szlite as sz
-    from cobaya_szlite.mock import F_SKY, FIDUCIAL_COSMO, FIDUCIAL_PROFILE, bins, noise_d
     from cobaya_fixtures import TEST_PRECISION
+
+    import cobaya_szlite as sz
+    from cobaya_szlite.mock import (
+        F_SKY,
+        FIDUCIAL_COSMO,
+        FIDUCIAL_PROFILE,
+        bins,
+        noise_d,
+    )
 
     _, _, ell, n_ell = bins()
     cov = np.loadtxt(os.path.join(mock_folder(), "covariance.txt"))
