@@ -38,11 +38,15 @@ def _user_cobaya_config_file():
 
 
 def _snapshot(path):
-    """(exists, mtime_ns, content) of a file; (False, None, None) if absent."""
+    """(folder exists, file exists, mtime_ns, content) of a file; None for what is absent.
+
+    Cobaya creates the config folder even when it only reads the file, so the folder's
+    existence is part of the snapshot."""
+    folder = os.path.isdir(os.path.dirname(path))
     if not os.path.isfile(path):
-        return False, None, None
+        return folder, False, None, None
     with open(path, "rb") as stream:
-        return True, os.stat(path).st_mtime_ns, stream.read()
+        return folder, True, os.stat(path).st_mtime_ns, stream.read()
 
 
 USER_COBAYA_CONFIG = _user_cobaya_config_file()
@@ -58,7 +62,8 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_ISOLATED_HOME, ignore_errors=True)
     if _snapshot(USER_COBAYA_CONFIG) != _USER_CONFIG_AT_START:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        print(f"\nERROR: the tests created or changed the user's Cobaya config {USER_COBAYA_CONFIG}")
+        print(f"\nERROR: the tests created or changed the user's Cobaya config {USER_COBAYA_CONFIG} "
+              "(or its folder)")
 
 
 @pytest.fixture(scope="session")

@@ -20,10 +20,11 @@ from cobaya.tools import (
 
 
 def _snapshot(path):
+    folder = os.path.isdir(os.path.dirname(path))
     if not os.path.isfile(path):
-        return False, None, None
+        return folder, False, None, None
     with open(path, "rb") as stream:
-        return True, os.stat(path).st_mtime_ns, stream.read()
+        return folder, True, os.stat(path).st_mtime_ns, stream.read()
 
 
 def test_cobaya_config_folder_is_isolated(isolated_cobaya_config_dir, user_cobaya_config):
@@ -49,4 +50,4 @@ def test_storing_a_packages_path_leaves_the_user_config_alone(
     write_packages_path_in_config_file(str(tmp_path / "packages"))
     assert load_packages_path_from_config_file() == str(tmp_path / "packages")
     assert os.path.isfile(os.path.join(isolated_cobaya_config_dir, "config.yaml"))
-    assert _snapshot(user_file) == at_start, f"{user_file} was created or changed"
+    assert _snapshot(user_file) == at_start, f"{user_file} (or its folder) was created or changed"
