@@ -28,15 +28,30 @@ covariance is restricted to them before it is inverted. The model is
     chi2 = (d - model)^T Cov^-1 (d - model)
 
 and ln L = -chi2 / 2 (the covariance is fixed, so its determinant is dropped).
+
+Covariance models (below `Chi2`): `FixedCovariance` (a fixed matrix, e.g. Gaussian plus a
+fixed trispectrum, `FixedCovariance.with_trispectrum`) and `VaryingCovariance` (Gaussian
+plus the trispectrum at the current point, with its log-determinant, gradient and Fisher
+term); a likelihood picks one and passes it residuals, Jacobians and the trispectrum.
 """
 
 import os
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
 
-__all__ = ["DataFormatError", "read_table", "BandpowerData", "load_bandpowers", "Chi2"]
+__all__ = [
+    "BandpowerData",
+    "Chi2",
+    "DataFormatError",
+    "FixedCovariance",
+    "NotPositiveDefiniteError",
+    "VaryingCovariance",
+    "load_bandpowers",
+    "read_table",
+]
 
 BANDPOWER_FORMAT = "columns: ell_eff, D_ell x 1e12, sigma [, extra columns]"
 
@@ -212,6 +227,22 @@ def _read_template(folder, name, spec, ell):
     return table[:, column - 1]
 
 
+class NotPositiveDefiniteError(ValueError):
+    """A covariance (at some point of a parameter-dependent model) is not positive definite."""
+
+
+def _cholesky(cov, label):
+    """Lower Cholesky factor of ``cov`` (scipy ``cho_factor`` form); raises
+    `NotPositiveDefiniteError` naming ``label`` and the smallest eigenvalue."""
+    try:
+        return scipy.linalg.cho_factor(cov, lower=True)
+    except np.linalg.LinAlgError:
+        raise NotPositiveDefiniteError(
+            f"{label}: covariance is not positive definite "
+            f"(smallest eigenvalue {np.linalg.eigvalsh(cov)[0]:.3g})."
+        ) from None
+
+
 class Chi2:
     """chi^2 = r^T Cov^-1 r for a fixed covariance.
 
@@ -227,12 +258,10 @@ class Chi2:
         if not np.allclose(cov, cov.T, rtol=0, atol=1e-10 * scale):
             raise DataFormatError(f"{label}: covariance is not symmetric.")
         try:
-            factor = scipy.linalg.cho_factor(cov, lower=True)
-        except np.linalg.LinAlgError:
-            raise DataFormatError(
-                f"{label}: covariance is not positive definite "
-                f"(smallest eigenvalue {np.linalg.eigvalsh(cov)[0]:.3g})."
-            ) from None
+            factor = _cholesky(cov, label)
+        except NotPositiveDefiniteError as excpt:
+            raise DataFormatError(str(excpt)) from None
+        self.cov = cov
         self.inverse = scipy.linalg.cho_solve(factor, np.eye(len(cov)))
         self.inverse = 0.5 * (self.inverse + self.inverse.T)
 
@@ -252,3 +281,155 @@ class Chi2:
         """Fisher matrix J^T Cov^-1 J (n_theta, n_theta): -d^2 ln L / d theta^2 for a linear model."""
         jacobian = np.asarray(jacobian, dtype=float)
         return jacobian.T @ self.inverse @ jacobian
+
+
+# ---------------------------------------------------------------- covariance models
+#
+# A covariance model turns residuals r = data - model (n,) and model Jacobians
+# J = d model / d theta (n, n_theta) into ln L, its gradient and its Fisher matrix.
+# All take the trispectrum at the current point, ``tll`` (n, n) full-sky in
+# (D_ell x 1e12)^2, and its derivatives ``dtll`` (n_theta, n, n, one slice per column
+# of J; zero for parameters it does not depend on); the fixed models ignore them.
+
+
+class FixedCovariance:
+    """Gaussian likelihood with a fixed covariance: ln L = -chi^2 / 2.
+
+    Parameters
+    ----------
+    cov : array, shape (n, n)
+        Covariance in (D_ell x 1e12)^2 (symmetric, positive definite, else
+        `DataFormatError`). Its determinant is constant and dropped.
+    label : str
+        Its origin, for error messages.
+    """
+
+    varying = False
+
+    def __init__(self, cov, label="covariance"):
+        self.chi2 = Chi2(cov, label=label)
+
+    @classmethod
+    def with_trispectrum(cls, gaussian_cov, tll, f_sky, label="covariance"):
+        """Gaussian + fixed trispectrum: Cov = gaussian_cov + tll / (4 pi f_sky).
+
+        Parameters
+        ----------
+        gaussian_cov : array, shape (n, n)
+            Gaussian part in (D_ell x 1e12)^2.
+        tll : array, shape (n, n)
+            Full-sky trispectrum in (D_ell x 1e12)^2.
+        f_sky : float
+            Sky fraction, 0 < f_sky <= 1.
+        label : str
+            Origin, for error messages.
+        """
+        return cls(np.asarray(gaussian_cov) + np.asarray(tll) / (4 * np.pi * f_sky), label=label)
+
+    @property
+    def cov(self):
+        """The covariance (n, n)."""
+        return self.chi2.cov
+
+    def covariance(self, tll=None):
+        """The covariance (n, n) (``tll`` ignored: fixed)."""
+        return self.chi2.cov
+
+    def logp(self, residual, tll=None):
+        """ln L = -r^T Cov^-1 r / 2 (Python float)."""
+        return -0.5 * self.chi2(residual)
+
+    def logp_gradient(self, residual, jacobian, tll=None, dtll=None):
+        """d ln L / d theta = r^T Cov^-1 J, shape (n_theta,)."""
+        return self.chi2.logp_gradient(residual, jacobian)
+
+    def fisher(self, jacobian, tll=None, dtll=None):
+        """J^T Cov^-1 J, shape (n_theta, n_theta)."""
+        return self.chi2.fisher(jacobian)
+
+
+class _Factorised(NamedTuple):
+    """A covariance at one point with its Cholesky factor, inverse and ln det."""
+
+    tll: np.ndarray
+    cov: np.ndarray
+    factor: tuple
+    inverse: np.ndarray
+    ln_det: float
+
+
+class VaryingCovariance:
+    """Gaussian likelihood whose covariance follows the parameters through the trispectrum.
+
+    Cov(theta) = G + T(theta) / (4 pi f_sky) and
+
+        ln L = -[r^T Cov^-1 r + ln det Cov - ln det G] / 2
+
+    (ln det G, a constant, is subtracted so that values stay comparable to chi^2).
+    The covariance is factorised once per point: `logp`, `logp_gradient` and `fisher`
+    at the same ``tll`` share one Cholesky factorisation.
+
+    Parameters
+    ----------
+    gaussian_cov : array, shape (n, n)
+        G in (D_ell x 1e12)^2 (positive definite).
+    f_sky : float
+        Sky fraction, 0 < f_sky <= 1.
+    label : str
+        Origin, for error messages.
+    """
+
+    varying = True
+
+    def __init__(self, gaussian_cov, f_sky, label="covariance"):
+        self.gaussian = FixedCovariance(gaussian_cov, label=label)
+        self.f_sky = float(f_sky)
+        self.label = label
+        self.ln_det_gaussian = float(np.linalg.slogdet(self.gaussian.cov)[1])
+        self._last = None
+        self.n_factorisations = 0
+
+    def at(self, tll):
+        """The covariance at trispectrum ``tll``, factorised (cached for the last ``tll``).
+
+        Raises `NotPositiveDefiniteError` if it is not positive definite.
+        """
+        tll = np.asarray(tll, dtype=float)
+        if self._last is not None and np.array_equal(self._last.tll, tll):
+            return self._last
+        cov = self.covariance(tll)
+        factor = _cholesky(cov, self.label)
+        self.n_factorisations += 1
+        inverse = scipy.linalg.cho_solve(factor, np.eye(len(cov)))
+        ln_det = 2.0 * float(np.sum(np.log(np.diag(factor[0]))))
+        self._last = _Factorised(tll.copy(), cov, factor, inverse, ln_det)
+        return self._last
+
+    def covariance(self, tll):
+        """G + tll / (4 pi f_sky), shape (n, n) (not factorised)."""
+        return self.gaussian.cov + np.asarray(tll, dtype=float) / (4 * np.pi * self.f_sky)
+
+    def logp(self, residual, tll=None):
+        """ln L at the point with trispectrum ``tll`` (Python float)."""
+        point = self.at(tll)
+        chi2 = float(residual @ scipy.linalg.cho_solve(point.factor, residual))
+        return -0.5 * (chi2 + point.ln_det - self.ln_det_gaussian)
+
+    def _dcov(self, dtll):
+        return np.asarray(dtll, dtype=float) / (4 * np.pi * self.f_sky)
+
+    def logp_gradient(self, residual, jacobian, tll=None, dtll=None):
+        """d ln L / d theta (n_theta,): r^T C^-1 J + r^T C^-1 dC C^-1 r / 2 - tr(C^-1 dC) / 2."""
+        point = self.at(tll)
+        cinv_r = scipy.linalg.cho_solve(point.factor, residual)
+        dcov = self._dcov(dtll)
+        grad = np.asarray(jacobian).T @ cinv_r
+        grad = grad + 0.5 * np.einsum("i,pij,j->p", cinv_r, dcov, cinv_r)
+        return grad - 0.5 * np.einsum("pij,ji->p", dcov, point.inverse)
+
+    def fisher(self, jacobian, tll=None, dtll=None):
+        """J^T C^-1 J + tr(C^-1 dC_a C^-1 dC_b) / 2, shape (n_theta, n_theta)."""
+        point = self.at(tll)
+        jacobian = np.asarray(jacobian, dtype=float)
+        cinv_dcov = np.einsum("ij,pjk->pik", point.inverse, self._dcov(dtll))
+        return jacobian.T @ point.inverse @ jacobian + 0.5 * np.einsum("aij,bji->ab", cinv_dcov, cinv_dcov)

@@ -9,6 +9,11 @@ requests ``Cl_sz`` at the bins' ell_eff and returns ln L = -chi^2 / 2 with
 (all in D_ell x 1e12). Options are in ``TSZBandpowers.yaml``. A data set with
 fixed files and its own nuisance parameters is a subclass that changes only
 the yaml defaults (``data_folder``, file names, ``foregrounds`` and ``params``).
+
+ln L, its gradient and Fisher matrix come from a covariance model of
+`cobaya_szlite.bandpowers` (`covariance_model`; here a `FixedCovariance`); a subclass
+whose covariance follows the parameters sets another model and supplies the
+trispectrum at the current point through `_trispectrum`.
 """
 
 import os
@@ -17,15 +22,21 @@ import numpy as np
 from cobaya.likelihood import Likelihood
 from cobaya.log import LoggedError
 
-from .bandpowers import Chi2, DataFormatError, load_bandpowers
-from .theory import INPUT_PARAMS
+from .bandpowers import (
+    DataFormatError,
+    FixedCovariance,
+    NotPositiveDefiniteError,
+    load_bandpowers,
+)
+from .parameters import INPUT_PARAMS
+from .zero_likelihood import ZeroLikelihoodReport
 
-__all__ = ["TSZBandpowers", "MOCK_DATA_FOLDER"]
+__all__ = ["DEFAULT_COVARIANCE_FILE", "MOCK_DATA_FOLDER", "TSZBandpowers"]
 
 #: The packaged noiseless + noisy mock (see its README.md).
 MOCK_DATA_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mock")
-#: Covariance used for the packaged mock when ``covariance_file`` is null.
-MOCK_COVARIANCE_FILE = "covariance.txt"
+#: Covariance file used when ``covariance_file`` is null and the data folder has one.
+DEFAULT_COVARIANCE_FILE = "covariance.txt"
 
 
 class TSZBandpowers(Likelihood):
@@ -43,10 +54,16 @@ class TSZBandpowers(Likelihood):
 
     def initialize(self):
         """Load and check the data; any problem raises LoggedError."""
-        folder = self.data_folder or MOCK_DATA_FOLDER
-        folder = os.path.expanduser(folder)
-        if not os.path.isabs(folder):
-            folder = os.path.abspath(folder)
+        self._load(self._folder_path(), self.trispectrum_file)
+        self._log_summary()
+
+    def _folder_path(self):
+        """Absolute path of the data folder (``data_folder``, or the packaged mock)."""
+        return os.path.abspath(os.path.expanduser(self.data_folder or MOCK_DATA_FOLDER))
+
+    def _load(self, folder, trispectrum_file):
+        """Load the data from ``folder`` (with ``trispectrum_file`` added to the covariance,
+        or None) and set the fixed `covariance_model`."""
         self.folder = folder
         if self.foregrounds is not None and not isinstance(self.foregrounds, dict):
             raise LoggedError(
@@ -55,15 +72,18 @@ class TSZBandpowers(Likelihood):
                 self.foregrounds,
             )
         covariance_file = self.covariance_file
-        if covariance_file is None and not self.data_folder:
-            covariance_file = MOCK_COVARIANCE_FILE  # the packaged mock's full covariance
+        if covariance_file is None:
+            # one rule for every folder, the packaged mock included
+            if os.path.isfile(os.path.join(folder, DEFAULT_COVARIANCE_FILE)):
+                covariance_file = DEFAULT_COVARIANCE_FILE
         elif covariance_file is False:
             covariance_file = None  # explicitly diag(sigma^2)
-        elif not isinstance(covariance_file, str | None):
+        elif not isinstance(covariance_file, str):
             raise LoggedError(
                 self.log,
-                "Option 'covariance_file' must be a file name, null (packaged mock: its "
-                "covariance.txt; else diag(sigma^2)) or false (diag(sigma^2)); got %r.",
+                "Option 'covariance_file' must be a file name, null (the folder's %s if it "
+                "has one, else diag(sigma^2)) or false (diag(sigma^2)); got %r.",
+                DEFAULT_COVARIANCE_FILE,
                 covariance_file,
             )
         self.covariance_file_used = covariance_file  # None: diag(sigma^2)
@@ -72,30 +92,43 @@ class TSZBandpowers(Likelihood):
                 folder,
                 self.bandpowers_file,
                 covariance_file=covariance_file,
-                trispectrum_file=self.trispectrum_file,
+                trispectrum_file=trispectrum_file,
                 f_sky=self.f_sky,
                 foregrounds=self.foregrounds,
                 ell_min=self.ell_min,
                 ell_max=self.ell_max,
             )
-            label = "Covariance from " + ", ".join(
-                os.path.join(folder, name)
-                for name in (covariance_file or self.bandpowers_file, self.trispectrum_file)
-                if name
+            self.covariance_description = self._describe_covariance(trispectrum_file)
+            self.covariance_model = FixedCovariance(
+                self.data.cov, label="Covariance " + self.covariance_description
             )
-            self.chi2 = Chi2(self.data.cov, label=label)
         except DataFormatError as excpt:
             raise LoggedError(self.log, "%s", excpt) from None
         self._amplitudes = list(self.data.templates)
         self._templates = np.array([self.data.templates[k] for k in self._amplitudes])
         self._index = None
+        self._zero_report = ZeroLikelihoodReport(self.log)
+
+    def _describe_covariance(self, trispectrum_file):
+        """What the covariance is made of, with the files' full paths (for logs and errors)."""
+        if self.covariance_file_used:
+            text = os.path.join(self.folder, self.covariance_file_used)
+        else:
+            text = f"diag(sigma^2) (column 3 of {os.path.join(self.folder, self.bandpowers_file)})"
+        if trispectrum_file:
+            text += (f" + trispectrum {os.path.join(self.folder, trispectrum_file)} / (4 pi f_sky), "
+                     f"f_sky = {self.f_sky:g}")
+        return text
+
+    def _log_summary(self):
+        """One INFO line: bins, folder and the covariance in use."""
         self.log.info(
             "%d bandpowers, %g <= ell_eff <= %g, from '%s'; covariance: %s.",
             len(self.data.ell),
             self.data.ell[0],
             self.data.ell[-1],
-            folder,
-            covariance_file or "diag(sigma^2)",
+            self.folder,
+            self.covariance_description,
         )
 
     def get_can_support_params(self):
@@ -132,11 +165,32 @@ class TSZBandpowers(Likelihood):
             model = model + np.asarray(amplitudes, dtype=float) @ self._templates
         return model
 
-    def logp(self, **params_values):
-        """ln L = -chi^2 / 2 as a Python float."""
+    def _residual(self, params_values):
+        """data - model (D_ell x 1e12) at the current point."""
         amplitudes = [params_values[name] for name in self._amplitudes]
-        model = self.model(self.provider.get_Cl_sz(), amplitudes)
-        return -0.5 * self.chi2(self.data.d - model)
+        return self.data.d - self.model(self.provider.get_Cl_sz(), amplitudes)
+
+    def _trispectrum(self, names=()):
+        """(tll, dtll) the covariance model needs at the current point.
+
+        ``dtll`` (len(names), n, n): derivatives in the parameters ``names``. None, None
+        here (fixed covariance); a subclass with a varying covariance returns them.
+        """
+        return None, None
+
+    def covariance(self):
+        """Current covariance in (D_ell x 1e12)^2 (n, n)."""
+        return self.covariance_model.covariance(self._trispectrum()[0])
+
+    def logp(self, **params_values):
+        """ln L as a Python float (-inf, with the reason logged, if the covariance at
+        this point is not positive definite)."""
+        tll, _ = self._trispectrum()
+        try:
+            return float(self.covariance_model.logp(self._residual(params_values), tll))
+        except NotPositiveDefiniteError as excpt:
+            self._zero_report(repr(params_values), str(excpt))
+            return -np.inf
 
     def get_gradient_requirements(self, params=None):
         """Products `logp_gradient` and `logp_fisher` need besides those of `logp`.
@@ -169,15 +223,18 @@ class TSZBandpowers(Likelihood):
     def logp_gradient(self, **params_values):
         """{param: d ln L / d param} (Python floats) for every input the likelihood depends on.
 
-        Theory parameters by the chain rule through ``Cl_sz_grad``, foreground
-        amplitudes directly; at the point of the last `logp` call.
+        Theory parameters by the chain rule through ``Cl_sz_grad`` (and the trispectrum
+        derivatives, for a varying covariance), foreground amplitudes directly; at the
+        point of the last `logp` call.
         """
         names, jacobian = self.model_jacobian(**params_values)
-        amplitudes = [params_values[name] for name in self._amplitudes]
-        residual = self.data.d - self.model(self.provider.get_Cl_sz(), amplitudes)
-        return dict(zip(names, self.chi2.logp_gradient(residual, jacobian).tolist()))
+        tll, dtll = self._trispectrum(names)
+        grad = self.covariance_model.logp_gradient(self._residual(params_values), jacobian, tll, dtll)
+        return dict(zip(names, grad.tolist()))
 
     def logp_fisher(self, **params_values):
-        """(names, F): Fisher matrix J^T Cov^-1 J of ln L in the parameters ``names``."""
+        """(names, F): Fisher matrix of ln L in the parameters ``names`` (J^T Cov^-1 J, plus
+        tr(C^-1 dC_a C^-1 dC_b)/2 for a varying covariance)."""
         names, jacobian = self.model_jacobian(**params_values)
-        return names, self.chi2.fisher(jacobian)
+        tll, dtll = self._trispectrum(names)
+        return names, self.covariance_model.fisher(jacobian, tll, dtll)

@@ -33,18 +33,20 @@ import subprocess
 
 import numpy as np
 
-from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy, cl_yy_covariance
-from .theory import INPUT_PARAMS
-
-__all__ = ["FIDUCIAL_COSMO", "FIDUCIAL_PROFILE", "FIDUCIAL_PARAMS", "bins", "noise_d", "write_mock"]
-
-#: Fiducial: Planck 2018-like cosmology, Arnaud et al. 2010 profile, B = 1.25.
-FIDUCIAL_COSMO = CosmoParams(omega_b=0.02242, omega_cdm=0.11933, H0=67.66, n_s=0.9665, sigma8=0.8102)
-FIDUCIAL_PROFILE = ProfileParamsA10(
-    P0=8.130, c500=1.156, gamma=0.3292, alpha=1.062, beta=5.4807, alpha_p=0.12, B=1.25
+from .engine import Precision, cl_yy_covariance
+from .parameters import (
+    FIDUCIAL_COSMO,
+    FIDUCIAL_PARAMS,
+    FIDUCIAL_PROFILE,
+    d_ell_factor,
+    d_ell_spectra,
+    to_values,
 )
-#: The fiducial as SZTheory input parameters (class_sz names).
-FIDUCIAL_PARAMS = dict(zip(INPUT_PARAMS, map(float, FIDUCIAL_COSMO + FIDUCIAL_PROFILE)))
+
+__all__ = ["FIDUCIAL_COSMO", "FIDUCIAL_PARAMS", "FIDUCIAL_PROFILE", "bins", "noise_d", "write_mock"]
+
+# The fiducial (FIDUCIAL_COSMO, FIDUCIAL_PROFILE, FIDUCIAL_PARAMS) is defined in
+# cobaya_szlite.parameters and re-exported here: the truth of the mock.
 N_BINS = 20
 ELL_RANGE = (10, 3000)
 F_SKY = 0.47
@@ -67,7 +69,7 @@ def noise_d(ell):
     """Noise power of the mock y-map in D_ell x 1e12."""
     theta = math.radians(BEAM_FWHM_ARCMIN / 60.0)
     n_ell = NOISE_WHITE * np.exp(ell * (ell + 1) * theta**2 / (8 * math.log(2)))
-    return 1e12 * ell * (ell + 1) * n_ell / (2 * math.pi)
+    return d_ell_factor(ell) * n_ell
 
 
 def _git_commit():
@@ -80,7 +82,7 @@ def _git_commit():
 
     try:
         commit = git("rev-parse", "HEAD").strip()
-        code = [os.path.join(here, p) for p in ("engine", "mock.py", "theory.py")]
+        code = [os.path.join(here, p) for p in ("engine", "mock.py", "parameters.py")]
         code.append(os.path.join(os.path.dirname(here), "scripts", "make_mock.py"))
         dirty = git("status", "--porcelain", "--", *code).split("\n")
     except (OSError, subprocess.CalledProcessError):
@@ -100,9 +102,8 @@ def write_mock(out, precision=Precision()):
     """
     os.makedirs(out, exist_ok=True)
     lo, hi, ell, n_ell = bins()
-    cl_1h, cl_2h = cl_yy(FIDUCIAL_COSMO, FIDUCIAL_PROFILE, ell, precision=precision)
-    to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
-    d_1h, d_2h = np.asarray(cl_1h) * to_d, np.asarray(cl_2h) * to_d
+    d_1h, d_2h = np.asarray(d_ell_spectra(to_values(FIDUCIAL_PARAMS), ell, precision))
+    to_d = d_ell_factor(ell)
     truth = d_1h + d_2h
     noise = noise_d(ell)
     cov = np.asarray(

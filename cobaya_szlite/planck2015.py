@@ -25,23 +25,35 @@ The files are read from ``data_folder`` or, if that is null, from the folder
 path (`install`, `is_installed`). Options are in ``Planck2015TSZ.yaml``.
 """
 
-import math
 import os
+import pathlib
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
 
 import numpy as np
-import scipy.linalg
 from cobaya.log import LoggedError, get_logger
 
-from .bandpowers import Chi2, DataFormatError, read_table
+from .bandpowers import DataFormatError, FixedCovariance, VaryingCovariance, read_table
+from .engine import Precision
 from .likelihood import TSZBandpowers
+from .parameters import (
+    FIDUCIAL_PARAMS,
+    INPUT_PARAMS,
+    d_ell_trispectrum,
+    to_pytrees,
+    to_values,
+)
+from .zero_likelihood import non_finite_reason
 
-__all__ = ["Planck2015TSZ", "TRISPECTRUM_MODES", "gaussian_logp_gradient"]
+__all__ = ["SOURCE_ENV", "TRISPECTRUM_MODES", "Planck2015TSZ"]
 
 TRISPECTRUM_MODES = ("none", "reference", "fiducial", "varying")
+
+#: Environment variable: a local folder or URL `Planck2015TSZ.install` copies the data
+#: files from (installed names) instead of downloading them from GitHub.
+SOURCE_ENV = "COBAYA_SZLITE_PLANCK2015_SOURCE"
 
 #: Files installed by `Planck2015TSZ.install`: local name -> upstream name.
 #: The local name is a source prefix (a key of `_base_urls`) followed by the upstream name.
@@ -53,23 +65,6 @@ _FILES = {
     "soliket_tSZ_params_ref_total-planck-collab-15_step_1.txt":
         "tSZ_params_ref_total-planck-collab-15_step_1.txt",
 }
-
-
-def gaussian_logp_gradient(residual, cov, dmodel, dcov=None):
-    """Gradient of ln L = -(r^T C^-1 r + ln det C)/2 with r = data - model.
-
-    ``dmodel`` (n_p, n) and ``dcov`` (n_p, n, n) are the derivatives of the
-    model and covariance with respect to n_p parameters (``dcov`` None: fixed
-    covariance). Returns an (n_p,) array.
-    """
-    factor = scipy.linalg.cho_factor(cov, lower=True)
-    cinv_r = scipy.linalg.cho_solve(factor, residual)
-    grad = np.asarray(dmodel) @ cinv_r
-    if dcov is not None:
-        cinv = scipy.linalg.cho_solve(factor, np.eye(len(cov)))
-        grad = grad + 0.5 * np.einsum("i,pij,j->p", cinv_r, dcov, cinv_r)
-        grad = grad - 0.5 * np.einsum("pij,ji->p", dcov, cinv)
-    return grad
 
 
 class Planck2015TSZ(TSZBandpowers):
@@ -88,7 +83,7 @@ class Planck2015TSZ(TSZBandpowers):
     _install_folder = "planck2015_tsz"
 
     def initialize(self):
-        """Resolve the data folder, pick the covariance for ``trispectrum``, load."""
+        """Resolve the data folder, load, pick the covariance model for ``trispectrum``."""
         if self.trispectrum not in TRISPECTRUM_MODES:
             raise LoggedError(
                 self.log,
@@ -96,14 +91,14 @@ class Planck2015TSZ(TSZBandpowers):
                 list(TRISPECTRUM_MODES),
                 self.trispectrum,
             )
-        self.data_folder = self._resolve_folder()
+        folder = self._resolve_folder()
         try:
-            _check_format(self.data_folder, self.bandpowers_file)
+            _check_format(folder, self.bandpowers_file)
         except DataFormatError as excpt:
             raise LoggedError(self.log, "%s", excpt) from None
-        reference = self.trispectrum_file
+        reference = self.trispectrum_file if self.trispectrum == "reference" else None
         if self.trispectrum == "reference":
-            path = os.path.join(self.data_folder, reference or "")
+            path = os.path.join(folder, reference or "")
             if not reference or not os.path.isfile(path):
                 raise LoggedError(
                     self.log,
@@ -113,23 +108,64 @@ class Planck2015TSZ(TSZBandpowers):
                     "varying to compute it with the engine instead.",
                     path,
                 )
-        else:
-            self.trispectrum_file = None
-        try:
-            super().initialize()
-        finally:
-            self.trispectrum_file = reference
-        # In every mode but 'reference', data.cov is the Gaussian part diag(sigma^2).
-        self._gaussian_cov = self.data.cov
-        self._fixed_cov = self.data.cov
+        # none/reference: the fixed covariance of the files; fiducial/varying: data.cov is
+        # the Gaussian part diag(sigma^2), completed below
+        self._load(folder, reference)
         if self.trispectrum in ("fiducial", "varying") and not 0 < float(self.f_sky) <= 1:
             raise LoggedError(self.log, "Option 'f_sky' must be in (0, 1]; got %r.", self.f_sky)
         if self.trispectrum == "fiducial":
             self.tll_fiducial = self._fiducial_trispectrum()
-            self._fixed_cov = self.data.cov + self.tll_fiducial / (4 * math.pi * self.f_sky)
-            self.chi2 = Chi2(self._fixed_cov, label="Gaussian + fiducial engine trispectrum covariance")
-        self._ln_det_gaussian = np.linalg.slogdet(self._gaussian_cov)[1]
-        self.log.info("Trispectrum term: %s.", self.trispectrum)
+            self.covariance_description += (
+                f" + engine trispectrum at the fiducial point / (4 pi f_sky), f_sky = {self.f_sky:g}")
+            self.covariance_model = FixedCovariance.with_trispectrum(
+                self.data.cov, self.tll_fiducial, self.f_sky,
+                label="Gaussian + fiducial engine trispectrum covariance",
+            )
+        elif self.trispectrum == "varying":
+            self.covariance_description += (
+                f" + SZTheory trispectrum (Tll_sz) at each point / (4 pi f_sky), f_sky = {self.f_sky:g}, "
+                "with its log-determinant")
+            self.covariance_model = VaryingCovariance(
+                self.data.cov, self.f_sky, label="Covariance " + self.covariance_description
+            )
+        self._log_summary()
+
+    def initialize_with_provider(self, provider):
+        """In ``varying`` mode, refuse a ``precision`` that differs from the theory's."""
+        super().initialize_with_provider(provider)
+        if self.trispectrum != "varying" or not self.precision:
+            return
+        theory = provider.requirement_providers.get("Tll_sz")
+        theory_precision = getattr(theory, "_precision", None)
+        mine = self._engine_precision()
+        if theory_precision is not None and mine != theory_precision:
+            differing = {
+                key: (value, getattr(theory_precision, key))
+                for key, value in mine._asdict().items()
+                if value != getattr(theory_precision, key)
+            }
+            raise LoggedError(
+                self.log,
+                "With trispectrum: varying the trispectrum comes from the theory (%s) with "
+                "its own 'precision'; this likelihood's 'precision' option (used only by "
+                "trispectrum: fiducial) differs from it in %s (likelihood value, theory "
+                "value). Remove it here or make it equal to the theory's.",
+                theory.get_name(),
+                differing,
+            )
+
+    def _engine_precision(self):
+        """The engine `Precision` of the ``precision`` option (LoggedError if invalid)."""
+        unknown = sorted(set(self.precision or {}) - set(Precision._fields))
+        if unknown:
+            raise LoggedError(
+                self.log, "Unknown name(s) %s in 'precision' (allowed: %s).", unknown,
+                list(Precision._fields),
+            )
+        try:
+            return Precision(**{**Precision()._asdict(), **(self.precision or {})})
+        except TypeError as excpt:
+            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt) from None
 
     def _resolve_folder(self):
         if self.data_folder:
@@ -151,43 +187,38 @@ class Planck2015TSZ(TSZBandpowers):
         raise LoggedError(
             self.log,
             "No Planck 2015 tSZ data: set 'data_folder' to a folder holding %s, or run "
-            "`cobaya-install cobaya_szlite.Planck2015TSZ -p <packages_path>` "
-            "(looked in %r).",
+            "`cobaya-install cobaya_szlite.Planck2015TSZ -p <packages_path>` (%s=<folder> "
+            "copies from a local folder instead of downloading) and give cobaya-run the "
+            "same packages path (-p <packages_path>, or 'packages_path:' in the input); "
+            "looked in %r.",
             ", ".join(_FILES),
+            SOURCE_ENV,
             folder,
         )
 
     def _fiducial_trispectrum(self):
         """Engine trispectrum at ``fiducial`` in (D_ell x 1e12)^2 (the selected bins)."""
-        from .engine import Precision, cl_yy_trispectrum
-        from .theory import INPUT_PARAMS, SZTheory, _to_pytrees
-
-        defaults = {
-            name: info["value"]
-            for name, info in SZTheory.get_defaults()["params"].items()
-            if name in INPUT_PARAMS
-        }
         unknown = sorted(set(self.fiducial or {}) - set(INPUT_PARAMS))
-        bad_precision = sorted(set(self.precision or {}) - set(Precision._fields))
-        if unknown or bad_precision:
+        if unknown:
+            raise LoggedError(
+                self.log, "Unknown name(s) %s in 'fiducial' (allowed: %s).", unknown, list(INPUT_PARAMS)
+            )
+        precision = self._engine_precision()
+        point = {**FIDUCIAL_PARAMS, **(self.fiducial or {})}
+        values = to_values({name: float(value) for name, value in point.items()})
+        ell = self.data.ell
+        tll = np.asarray(d_ell_trispectrum(values, ell, precision))
+        if not np.all(np.isfinite(tll)):
+            reason, is_setting = non_finite_reason(*to_pytrees(values), ell, precision)
             raise LoggedError(
                 self.log,
-                "Unknown name(s) %s in 'fiducial' (allowed: %s) or %s in 'precision' "
-                "(allowed: %s).",
-                unknown,
-                list(INPUT_PARAMS),
-                bad_precision,
-                list(Precision._fields),
+                "No trispectrum at the fiducial point %r with this likelihood's precision "
+                "%r: %s (%s).",
+                point,
+                self.precision,
+                reason,
+                "option 'precision'" if is_setting else "option 'fiducial'",
             )
-        point = {**defaults, **(self.fiducial or {})}
-        precision = Precision(**{**Precision()._asdict(), **(self.precision or {})})
-        ell = self.data.ell
-        values = np.array([float(point[name]) for name in INPUT_PARAMS])
-        tll = np.asarray(cl_yy_trispectrum(*_to_pytrees(values), ell, precision=precision))
-        to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
-        tll = tll * np.outer(to_d, to_d)
-        if not np.all(np.isfinite(tll)):
-            raise LoggedError(self.log, "Fiducial point %r is unphysical (non-finite trispectrum).", point)
         self.fiducial_point = point
         return tll
 
@@ -198,29 +229,6 @@ class Planck2015TSZ(TSZBandpowers):
             requirements["Tll_sz"] = {"ell": self.data.ell}
         return requirements
 
-    def covariance(self):
-        """Current covariance in (D_ell x 1e12)^2 (for ``varying``: at the current point)."""
-        if self.trispectrum != "varying":
-            return self._fixed_cov
-        tll = self.provider.get_Tll_sz()
-        index = np.searchsorted(tll["ell"], self.data.ell)
-        return self._gaussian_cov + tll["Tll"][np.ix_(index, index)] / (4 * math.pi * self.f_sky)
-
-    def logp(self, **params_values):
-        """ln L as a Python float (see the module docstring for ``varying``)."""
-        if self.trispectrum != "varying":
-            return super().logp(**params_values)
-        amplitudes = [params_values[name] for name in self._amplitudes]
-        residual = self.data.d - self.model(self.provider.get_Cl_sz(), amplitudes)
-        try:
-            factor = scipy.linalg.cho_factor(self.covariance(), lower=True)
-        except np.linalg.LinAlgError:
-            self.log.debug("Covariance not positive definite at %r.", params_values)
-            return -np.inf
-        chi2 = float(residual @ scipy.linalg.cho_solve(factor, residual))
-        ln_det = 2.0 * float(np.sum(np.log(np.diag(factor[0]))))
-        return -0.5 * (chi2 + ln_det - self._ln_det_gaussian)
-
     def get_gradient_requirements(self, params=None):
         """Products `logp_gradient` needs: ``Cl_sz_grad``, plus dT/dparams for ``varying``
         (in the varying theory inputs among ``params``; None: all)."""
@@ -230,38 +238,19 @@ class Planck2015TSZ(TSZBandpowers):
                                       **(self._theory_grad_params(params) or {})}
         return requirements
 
-    def _covariance_jacobian(self, names):
-        """d Cov / d names[k] (n_names, n, n) for ``varying`` (zero for non-theory names)."""
+    def _trispectrum(self, names=()):
+        """``varying``: (T, dT/dnames) at the current point, on the data bins (dT zero for
+        names the theory does not differentiate, e.g. foreground amplitudes)."""
+        if self.trispectrum != "varying":
+            return None, None
         tll = self.provider.get_Tll_sz()
         index = np.searchsorted(tll["ell"], self.data.ell)
-        dcov = np.zeros((len(names), len(index), len(index)))
+        bins = np.ix_(index, index)
+        dtll = np.zeros((len(names), len(index), len(index)))
         for k, name in enumerate(names):
-            if name in tll["params"]:
-                slice_ = tll["dTll"][tll["params"].index(name)]
-                dcov[k] = slice_[np.ix_(index, index)] / (4 * math.pi * self.f_sky)
-        return dcov
-
-    def logp_gradient(self, **params_values):
-        """{param: d ln L / d param} at the last `logp` point; ``varying`` adds dCov terms."""
-        if self.trispectrum != "varying":
-            return super().logp_gradient(**params_values)
-        names, jacobian = self.model_jacobian(**params_values)
-        amplitudes = [params_values[name] for name in self._amplitudes]
-        residual = self.data.d - self.model(self.provider.get_Cl_sz(), amplitudes)
-        grad = gaussian_logp_gradient(
-            residual, self.covariance(), jacobian.T, self._covariance_jacobian(names)
-        )
-        return dict(zip(names, grad.tolist()))
-
-    def logp_fisher(self, **params_values):
-        """(names, F): J^T C^-1 J, plus tr(C^-1 dC_a C^-1 dC_b)/2 for ``varying``."""
-        if self.trispectrum != "varying":
-            return super().logp_fisher(**params_values)
-        names, jacobian = self.model_jacobian(**params_values)
-        cinv = np.linalg.inv(self.covariance())
-        cinv_dcov = np.einsum("ij,pjk->pik", cinv, self._covariance_jacobian(names))
-        fisher = jacobian.T @ cinv @ jacobian + 0.5 * np.einsum("aij,bji->ab", cinv_dcov, cinv_dcov)
-        return names, fisher
+            if "dTll" in tll and name in tll["params"]:
+                dtll[k] = tll["dTll"][tll["params"].index(name)][bins]
+        return tll["Tll"][bins], dtll
 
     # ------------------------------------------------------------------ installation
 
@@ -284,23 +273,38 @@ class Planck2015TSZ(TSZBandpowers):
         return not missing
 
     @classmethod
-    def install(cls, path=None, data=True, no_progress_bars=False, **_kwargs):
-        """Download the data files into ``<path>/data/planck2015_tsz``; True on success."""
+    def install(cls, path=None, data=True, no_progress_bars=False, source=None, **_kwargs):
+        """Copy the data files into ``<path>/data/planck2015_tsz``; True on success.
+
+        Parameters
+        ----------
+        path : str
+            Cobaya's packages path (``cobaya-install -p``).
+        data : bool
+            False: nothing to do (``cobaya-install --code``).
+        no_progress_bars : bool
+            Ignored (the files are small).
+        source : str, optional
+            Where to copy from instead of the public repositories: a local folder or a
+            URL of one (``file://``, ``https://``) holding the files under their
+            installed names (``class_sz_SZ_and_fg_models.txt``, ...). Defaults to the
+            environment variable ``COBAYA_SZLITE_PLANCK2015_SOURCE`` (how to use a local
+            copy offline with ``cobaya-install``), else the class_sz and SOLikeT GitHub
+            repositories.
+        """
         if not data:
             return True
         log = get_logger(cls.__name__)
         folder = cls.get_path(path)
         os.makedirs(folder, exist_ok=True)
-        for local, upstream in _FILES.items():
-            prefix = next(p for p in cls._base_urls if local.startswith(p))
-            url = cls._base_urls[prefix] + upstream
-            log.info("Downloading %s", url)
+        for local, url in cls._source_urls(source or os.environ.get(SOURCE_ENV) or None).items():
+            log.info("Copying %s", url)
             with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False) as tmp:
                 try:
                     with urllib.request.urlopen(url, timeout=60) as response:
                         shutil.copyfileobj(response, tmp)
-                except (urllib.error.URLError, OSError) as excpt:
-                    log.error("Could not download %s: %s", url, excpt)
+                except (urllib.error.URLError, OSError, ValueError) as excpt:
+                    log.error("Could not copy %s: %s", url, excpt)
                     ok = False
                 else:
                     ok = True
@@ -310,6 +314,19 @@ class Planck2015TSZ(TSZBandpowers):
             os.replace(tmp.name, os.path.join(folder, local))
         log.info("Planck 2015 tSZ data installed in '%s'.", folder)
         return True
+
+    @classmethod
+    def _source_urls(cls, source):
+        """{installed name: URL to copy it from}; ``source`` as in `install` (None: upstream)."""
+        if source is None:
+            urls = {}
+            for local, upstream in _FILES.items():
+                prefix = next(p for p in cls._base_urls if local.startswith(p))
+                urls[local] = cls._base_urls[prefix] + upstream
+            return urls
+        if "://" not in source:
+            source = pathlib.Path(os.path.expanduser(source)).resolve().as_uri()
+        return {local: source.rstrip("/") + "/" + local for local in _FILES}
 
 
 def _check_format(folder, name):

@@ -1,12 +1,13 @@
 """Cobaya theory component: the tSZ power spectrum from the JAX engine.
 
-`SZTheory` takes class_sz-named input parameters and provides ``Cl_sz`` =
-``{"ell", "1h", "2h"}`` in D_ell x 1e12 = 1e12 ell(ell+1) C_ell^yy / (2 pi)
+`SZTheory` takes class_sz-named input parameters (`cobaya_szlite.parameters`) and
+provides ``Cl_sz`` = ``{"ell", "1h", "2h"}`` in D_ell x 1e12 = 1e12 ell(ell+1) C_ell^yy / (2 pi)
 at the multipoles its likelihoods request, plus the derived parameters
-``Omega_m`` and ``F_sz = sigma8 (Omega_m / B)^0.40 h^-0.21``. Options and
-parameter defaults are in ``SZTheory.yaml`` beside this module.
+``Omega_m`` and ``F_sz = sigma8 (Omega_m / B)^0.40 h^-0.21``. Options are in
+``SZTheory.yaml`` beside this module; the input parameters and their defaults (the
+fiducial point) in `cobaya_szlite.parameters`.
 
-Only when a likelihood requests it, it also provides ``Tll_sz`` = ``{"ell", "Tll"}``:
+Only when a likelihood requests it, it also provides ``Tll_sz`` = ``{"ell", "Tll", "params"}``:
 the full-sky 1-halo tSZ trispectrum in (D_ell x 1e12)^2, i.e.
 1e24 [ell(ell+1)/2pi][ell'(ell'+1)/2pi] T_ll' (the units of the published Planck
 reference file), and with ``Tll_sz: {ell: [...], gradient: True}`` its derivatives
@@ -14,10 +15,18 @@ reference file), and with ``Tll_sz: {ell: [...], gradient: True}`` its derivativ
 INPUT_PARAMS order). ``Cl_sz_grad`` (derivatives of ``Cl_sz``) and the ``Tll_sz``
 gradient take all 12 input params, or only those listed in the requirement's
 ``params`` (forward mode: the cost grows with their number).
+
+Everything requested is computed by one jitted function of the 12 input values,
+built by `_compiled` (cached on a hashable `_Request`) and returning an `_Evaluation`,
+in `SZTheory.calculate`; the getters only read the state.
 """
 
+from __future__ import annotations
+
 import functools
-import math
+import logging
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,141 +34,115 @@ import numpy as np
 from cobaya.log import LoggedError
 from cobaya.theory import Theory
 
-from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy, cl_yy_trispectrum, validate
+from .engine import CosmoParams, Precision, ProfileParamsA10, validate
+from .parameters import (
+    FIDUCIAL_PARAMS,
+    INPUT_PARAMS,
+    PARAM_LATEX,
+    d_ell_spectra,
+    d_ell_trispectrum,
+    to_pytrees,
+    to_values,
+)
+from .zero_likelihood import ZeroLikelihoodReport, non_finite_reason
 
-__all__ = ["SZTheory", "INPUT_PARAMS"]
-
-#: Cobaya (class_sz) input parameter names, in engine order: CosmoParams fields,
-#: then ProfileParamsA10 fields.
-INPUT_PARAMS = {
-    "omega_b": "omega_b",
-    "omega_cdm": "omega_cdm",
-    "H0": "H0",
-    "n_s": "n_s",
-    "sigma8": "sigma8",
-    "P0GNFW": "P0",
-    "c500": "c500",
-    "gammaGNFW": "gamma",
-    "alphaGNFW": "alpha",
-    "betaGNFW": "beta",
-    "alpha_p": "alpha_p",
-    "B": "B",
-}
-assert tuple(INPUT_PARAMS.values()) == CosmoParams._fields + ProfileParamsA10._fields
-_N_COSMO = len(CosmoParams._fields)
+__all__ = ["SZTheory"]
 
 
-#: Number of times the engine has been traced (compiled) by `SZTheory` in this process.
-n_compilations = 0
+class _Request(NamedTuple):
+    """What one compiled evaluation computes (hashable: the cache key of `_compiled`).
+
+    ``grad_indices`` / ``tll_grad_indices``: indices (INPUT_PARAMS order) of the input
+    params ``Cl_sz`` / ``Tll_sz`` are differentiated in; None: no derivatives.
+    ``tll_ells`` empty: no trispectrum.
+    """
+
+    ells: tuple[float, ...]
+    precision: Precision
+    grad_indices: tuple[int, ...] | None = None
+    tll_ells: tuple[float, ...] = ()
+    tll_grad_indices: tuple[int, ...] | None = None
 
 
-def _to_pytrees(values):
-    """Split a sequence of input values (INPUT_PARAMS order) into engine pytrees."""
-    return CosmoParams(*values[:_N_COSMO]), ProfileParamsA10(*values[_N_COSMO:])
+class _Evaluation(NamedTuple):
+    """Output of the compiled evaluation at one point (None where not requested).
+
+    ``d_ell`` (2, n_ell): D_ell^1h, D_ell^2h x 1e12; ``d_ell_jacobian`` (2, n_ell, n_grad):
+    their derivatives per unit of each param; ``tll`` (n_tll, n_tll) in (D_ell x 1e12)^2;
+    ``tll_jacobian`` (n_tll_grad, n_tll, n_tll).
+    """
+
+    d_ell: jax.Array
+    d_ell_jacobian: jax.Array | None
+    tll: jax.Array | None
+    tll_jacobian: jax.Array | None
 
 
-def _d_ell_map(ells, precision):
-    """Map (12 input values) -> (2, n_ell) array of D_ell^1h, D_ell^2h x 1e12 (not jitted)."""
-    ell = jnp.asarray(ells)
-    to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
+def _value_and_jacobian(function: Callable, values: jax.Array, indices: tuple[int, ...]):
+    """``function(values)`` and its forward-mode Jacobian in ``values[indices]`` (last
+    axis: the indices), from one trace of ``function``."""
+    index = np.asarray(indices)
+
+    def restricted(sub_values):
+        out = function(values.at[index].set(sub_values))
+        return out, out
+
+    jacobian, value = jax.jacfwd(restricted, has_aux=True)(values[index])
+    return value, jacobian
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(request: _Request) -> Callable[[np.ndarray], _Evaluation]:
+    """The jitted map (12 input values) -> `_Evaluation` for ``request``.
+
+    Cached, so models built again in one process (tests, notebooks) reuse the compiled
+    code. Compiling C_ell, the trispectrum and their derivatives together lets XLA
+    compute the ingredients they share (background, sigma(M), mass function, profile
+    table) once.
+    """
+    ell = jnp.asarray(request.ells)
+    tll_ell = jnp.asarray(request.tll_ells)
 
     def d_ell(values):
-        global n_compilations
-        n_compilations += 1  # runs only while tracing
-        cosmo, profile = _to_pytrees(values)
-        one_halo, two_halo = cl_yy(cosmo, profile, ell, precision=precision)
-        return jnp.stack([one_halo * to_d, two_halo * to_d])
-
-    return d_ell
-
-
-@functools.lru_cache(maxsize=8)
-def _d_ell_function(ells, precision):
-    """Jitted `_d_ell_map`.
-
-    Cached on (ells, precision), so models built again in one process (tests,
-    notebooks) reuse the compiled code.
-    """
-    return jax.jit(_d_ell_map(ells, precision))
-
-
-def _restricted(function, indices):
-    """``function`` of all 12 input values -> function of (values[indices], values)."""
-    indices = jnp.asarray(indices)
-
-    def restricted(sub_values, values):
-        return function(values.at[indices].set(sub_values))
-
-    return restricted
-
-
-@functools.lru_cache(maxsize=8)
-def _d_ell_jacobian_function(ells, precision, indices=None):
-    """Jitted jacfwd of `_d_ell_function`: (12 input values) -> (2, n_ell, n_params) array.
-
-    Entry [k, i, j] is d D_ell^k(ell_i) x 1e12 / d value_indices[j] (INPUT_PARAMS
-    order, per unit of each parameter); ``indices`` (a tuple; None: all 12) picks the
-    parameters, so forward mode propagates only as many tangents as are needed.
-    Compiled only when a component requests ``Cl_sz_grad``.
-    """
-    function = _d_ell_map(ells, precision)
-    if indices is None:
-        return jax.jit(jax.jacfwd(function))
-    jacobian = jax.jacfwd(_restricted(function, indices))
-    return jax.jit(lambda values: jacobian(values[jnp.asarray(indices)], values))
-
-
-def _tll_map(ells, precision, gradient, indices=None):
-    """Map (12 input values) -> 1-halo trispectrum in (D_ell x 1e12)^2 (not jitted).
-
-    Returns (n_ell, n_ell), or with ``gradient`` the pair (T, dT/dvalues) with
-    dT of shape (n_params, n_ell, n_ell): derivatives with respect to the values
-    at ``indices`` (a tuple; None: all 12).
-    """
-    ell = jnp.asarray(ells)
-    to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
+        return d_ell_spectra(values, ell, request.precision)
 
     def tll(values):
-        cosmo, profile = _to_pytrees(values)
-        return cl_yy_trispectrum(cosmo, profile, ell, precision=precision) * jnp.outer(to_d, to_d)
+        return d_ell_trispectrum(values, tll_ell, request.precision)
 
-    if not gradient:
-        return tll
-    if indices is None:
-        def tll_and_jacobian(values):
-            return tll(values), jnp.moveaxis(jax.jacfwd(tll)(values), -1, 0)
-    else:
-        restricted = _restricted(tll, indices)
+    def evaluate(values):
+        if request.grad_indices is None:
+            d_ell_value, d_ell_jacobian = d_ell(values), None
+        else:
+            d_ell_value, d_ell_jacobian = _value_and_jacobian(d_ell, values, request.grad_indices)
+        tll_value = tll_jacobian = None
+        if request.tll_ells:
+            if request.tll_grad_indices is None:
+                tll_value = tll(values)
+            else:
+                tll_value, tll_jacobian = _value_and_jacobian(tll, values, request.tll_grad_indices)
+                tll_jacobian = jnp.moveaxis(tll_jacobian, -1, 0)
+        return _Evaluation(d_ell_value, d_ell_jacobian, tll_value, tll_jacobian)
 
-        def tll_and_jacobian(values):
-            sub_values = values[jnp.asarray(indices)]
-            return tll(values), jnp.moveaxis(jax.jacfwd(restricted)(sub_values, values), -1, 0)
-
-    return tll_and_jacobian
+    return jax.jit(evaluate)
 
 
-@functools.lru_cache(maxsize=8)
-def _d_ell_and_tll_function(ells, tll_ells, precision, gradient, indices=None):
-    """One jitted map (12 input values) -> (`_d_ell_map` result, `_tll_map` result).
-
-    Compiling both together lets XLA compute the ingredients they share (background,
-    sigma(M), mass function, profile table) once: 1.2 ms instead of 2.1 ms per point
-    for the Planck 2015 bins. Cached on all arguments.
-    """
-    d_ell = _d_ell_map(ells, precision)
-    tll = _tll_map(tll_ells, precision, gradient, indices)
-    return jax.jit(lambda values: (d_ell(values), tll(values)))
+def _default_params() -> dict:
+    """Cobaya ``params`` defaults: every input fixed at the fiducial, plus the derived ones."""
+    params = {name: {"value": FIDUCIAL_PARAMS[name], "latex": PARAM_LATEX[name]} for name in INPUT_PARAMS}
+    params["Omega_m"] = {"derived": True, "latex": r"\Omega_\mathrm{m}"}
+    params["F_sz"] = {"derived": True, "latex": r"F_\mathrm{SZ}"}
+    return params
 
 
 class SZTheory(Theory):
     """tSZ C_ell^yy (1-halo and 2-halo) from `cobaya_szlite.cl_yy`.
 
     One jitted function of the input parameters is compiled at the first
-    evaluation after the requested multipoles are known and reused for every
-    later point (and by any model in the process with the same multipoles and
-    precision). Unphysical points (those `cobaya_szlite.validate` rejects,
-    where the engine returns non-finite C_ell) return False: zero
-    likelihood, never NaN.
+    evaluation after the requested products are known and reused for every
+    later point (and by any model in the process with the same request).
+    Unphysical points (those `cobaya_szlite.validate` rejects, or multipoles beyond
+    the engine's profile table, where the engine returns non-finite C_ell) return
+    False: zero likelihood, never NaN; the reason is logged (rate-limited).
     """
 
     # Options (defaults and comments in SZTheory.yaml)
@@ -167,6 +150,9 @@ class SZTheory(Theory):
     ell_min: float
     ell_max: float
     n_ell_default: int
+    #: Input parameters fixed at the fiducial of `cobaya_szlite.parameters` (give any
+    #: of them a prior in the input to sample it), and the derived Omega_m and F_sz.
+    params = _default_params()
 
     def initialize(self):
         """Check the options and build the engine `Precision`."""
@@ -197,31 +183,34 @@ class SZTheory(Theory):
                 self.ell_max,
             )
         self._ells = np.zeros(0)
-        self._function = None
         self._tll_ells = np.zeros(0)
-        self._tll_gradient = False
-        # input params the derivatives are taken with respect to (None: all)
+        # input params the derivatives are taken with respect to (None: all; set(): none
+        # requested yet), and whether each derivative was requested
         self._grad_params = self._tll_grad_params = set()
-        self._grad_function = None
+        self._grad_requested = self._tll_grad_requested = False
+        self._evaluate = None
+        self._zero_report = ZeroLikelihoodReport(self.log)
 
     def get_can_provide(self):
-        """``Cl_sz`` and ``Tll_sz`` are available through ``provider.get_<name>()``."""
+        """``Cl_sz``, ``Tll_sz`` and ``Cl_sz_grad`` are available through ``provider.get_<name>()``."""
         return ["Cl_sz", "Tll_sz", "Cl_sz_grad"]
 
     def must_provide(self, **requirements):
-        """Record the multipoles requested with ``Cl_sz: {ell: [...]}``.
+        """Record the multipoles requested with ``Cl_sz: {ell: [...]}`` (and ``Tll_sz``,
+        ``Cl_sz_grad``).
 
         Without ``ell``, ``n_ell_default`` log-spaced multipoles over
         [ell_min, ell_max] are computed (as class_sz computes its own grid).
         Multipoles from several likelihoods are merged.
         """
         super().must_provide(**requirements)
+        self._evaluate = None
         if "Cl_sz_grad" in requirements:
             self._check_grad_requirement(requirements["Cl_sz_grad"])
         if "Tll_sz" in requirements:
             self._must_provide_tll(dict(requirements["Tll_sz"] or {}))
         if "Cl_sz" not in requirements:
-            return None
+            return
         options = dict(requirements["Cl_sz"] or {})
         unknown = sorted(set(options) - {"ell"})
         if unknown:
@@ -243,11 +232,9 @@ class SZTheory(Theory):
                 self.ell_max,
             )
         self._ells = np.union1d(self._ells, ell)
-        self._function = self._grad_function = None
-        return None
 
     def _must_provide_tll(self, options):
-        """Record ``Tll_sz: {ell: [...], gradient: bool}`` (ell required)."""
+        """Record ``Tll_sz: {ell: [...], gradient: bool, params: [...]}`` (ell required)."""
         unknown = sorted(set(options) - {"ell", "gradient", "params"})
         if unknown or options.get("ell") is None:
             raise LoggedError(
@@ -266,12 +253,31 @@ class SZTheory(Theory):
                 self.ell_max,
             )
         self._tll_ells = np.union1d(self._tll_ells, ell)
-        self._tll_gradient = self._tll_gradient or bool(options.get("gradient", False))
         if options.get("gradient", False):
+            self._tll_grad_requested = True
             self._tll_grad_params = self._merge_grad_params(
                 self._tll_grad_params, options.get("params"), "Tll_sz"
             )
-        self._function = None
+
+    def _check_grad_requirement(self, options):
+        """``Cl_sz_grad``: None (all input params) or ``{params: [input params]}``.
+
+        Derivatives are at the ``Cl_sz`` multipoles; the params requested by
+        several components are merged.
+        """
+        options = dict(options or {})
+        unknown = sorted(set(options) - {"params"})
+        if unknown:
+            raise LoggedError(
+                self.log,
+                "'Cl_sz_grad' takes only the option 'params' (it is computed at the ells of "
+                "Cl_sz); got %r.",
+                options,
+            )
+        self._grad_requested = True
+        self._grad_params = self._merge_grad_params(
+            self._grad_params, options.get("params"), "Cl_sz_grad"
+        )
 
     def _merge_grad_params(self, current, params, product):
         """Union of the input params requested for a gradient (None: all of them)."""
@@ -292,48 +298,62 @@ class SZTheory(Theory):
         return current | set(params)
 
     @staticmethod
-    def _grad_indices(params):
-        """(indices tuple or None, names) in INPUT_PARAMS order for a set of names (None: all)."""
-        if params is None:
-            return None, list(INPUT_PARAMS)
-        names = [name for name in INPUT_PARAMS if name in params]
-        return tuple(list(INPUT_PARAMS).index(name) for name in names), names
+    def _grad_names(params):
+        """Input names (INPUT_PARAMS order) for a set of names (None or empty: all)."""
+        return [name for name in INPUT_PARAMS if not params or name in params]
+
+    def _request(self):
+        """The hashable `_Request` of the current requirements."""
+        names = list(INPUT_PARAMS)
+
+        def indices(requested, params):
+            if not requested:
+                return None
+            return tuple(names.index(name) for name in self._grad_names(params))
+
+        return _Request(
+            ells=tuple(self._ells.tolist()),
+            precision=self._precision,
+            grad_indices=indices(self._grad_requested, self._grad_params),
+            tll_ells=tuple(self._tll_ells.tolist()),
+            tll_grad_indices=indices(self._tll_grad_requested, self._tll_grad_params),
+        )
 
     def calculate(self, state, want_derived=True, **params_values_dict):
-        """Fill ``state["Cl_sz"]`` (numpy arrays) and the derived parameters.
+        """Fill ``state`` with every requested product (numpy arrays) and the derived params.
 
-        Returns False (zero likelihood) at unphysical points.
+        Returns False (zero likelihood) at unphysical points, logging why.
         """
-        values = np.array([params_values_dict[name] for name in INPUT_PARAMS], dtype=float)
-        if self._function is None:
-            self._function = self._compiled_function()
-        result = self._function(values)
-        d_ell = np.asarray(result[0] if len(self._tll_ells) else result)
-        # The engine's in-graph guard gives non-finite C_ell exactly where
-        # `validate` would refuse the point; ask `validate` only for the reason.
+        values = to_values(params_values_dict)
+        if self._evaluate is None:
+            self._evaluate = _compiled(self._request())
+        result = self._evaluate(values)
+        d_ell = np.asarray(result.d_ell)
+        # The engine's in-graph guard gives non-finite C_ell exactly where `validate`
+        # (or the profile table) refuses the point; ask for the reason only then.
         if not np.all(np.isfinite(d_ell)):
-            try:
-                validate(*_to_pytrees(values), precision=self._precision)
-                reason = "non-finite C_ell"
-            except ValueError as excpt:
-                reason = str(excpt)
-            self.log.debug("Zero likelihood at %r: %s", params_values_dict, reason)
+            self._report_zero(values, self._ells, params_values_dict, "C_ell")
             return False
-        cosmo, profile = _to_pytrees(values)
         state["Cl_sz"] = {"ell": self._ells, "1h": d_ell[0], "2h": d_ell[1]}
-        if len(self._tll_ells):
-            tll_result = result[1]
-            tll = {"ell": self._tll_ells,
-                   "params": self._tll_names if self._tll_gradient else list(INPUT_PARAMS)}
-            if self._tll_gradient:
-                tll["Tll"], tll["dTll"] = np.asarray(tll_result[0]), np.asarray(tll_result[1])
-            else:
-                tll["Tll"] = np.asarray(tll_result)
+        if result.d_ell_jacobian is not None:
+            jacobian = np.asarray(result.d_ell_jacobian)
+            state["Cl_sz_grad"] = {
+                "ell": self._ells,
+                "params": self._grad_names(self._grad_params),
+                "1h": jacobian[0],
+                "2h": jacobian[1],
+            }
+        if result.tll is not None:
+            tll = {"ell": self._tll_ells, "Tll": np.asarray(result.tll),
+                   "params": self._grad_names(self._tll_grad_params if self._tll_grad_requested else None)}
+            if result.tll_jacobian is not None:
+                tll["dTll"] = np.asarray(result.tll_jacobian)
             if not np.all(np.isfinite(tll["Tll"])):
-                self.log.debug("Zero likelihood at %r: non-finite trispectrum", params_values_dict)
+                self._report_zero(values, self._tll_ells, params_values_dict, "trispectrum")
                 return False
             state["Tll_sz"] = tll
         if want_derived:
+            cosmo, profile = to_pytrees(values)
             h = float(cosmo.H0) / 100.0
             omega_m = float(cosmo.omega_b + cosmo.omega_cdm) / h**2
             state["derived"] = {
@@ -342,16 +362,12 @@ class SZTheory(Theory):
             }
         return True
 
-    def _compiled_function(self):
-        """The jitted evaluation for the requested products: `_d_ell_function`, or
-        `_d_ell_and_tll_function` when ``Tll_sz`` is requested too."""
-        ells = tuple(self._ells.tolist())
-        if not len(self._tll_ells):
-            return _d_ell_function(ells, self._precision)
-        indices, self._tll_names = self._grad_indices(self._tll_grad_params)
-        return _d_ell_and_tll_function(
-            ells, tuple(self._tll_ells.tolist()), self._precision, self._tll_gradient,
-            indices if self._tll_gradient else None,
+    def _report_zero(self, values, ells, params_values_dict, product):
+        """Log (rate-limited, default log level) why the point has zero likelihood."""
+        reason, is_setting = non_finite_reason(*to_pytrees(values), ells, self._precision)
+        self._zero_report(
+            f"{dict(params_values_dict)} (non-finite {product})", reason,
+            logging.WARNING if is_setting else logging.INFO,
         )
 
     def get_Cl_sz(self):
@@ -362,26 +378,6 @@ class SZTheory(Theory):
         """``{"ell", "Tll", "params"[, "dTll"]}``: 1-halo trispectrum in (D_ell x 1e12)^2."""
         return self.current_state["Tll_sz"]
 
-    def _check_grad_requirement(self, options):
-        """``Cl_sz_grad``: None (all input params) or ``{params: [input params]}``.
-
-        Derivatives are at the ``Cl_sz`` multipoles; the params requested by
-        several components are merged.
-        """
-        options = dict(options or {})
-        unknown = sorted(set(options) - {"params"})
-        if unknown:
-            raise LoggedError(
-                self.log,
-                "'Cl_sz_grad' takes only the option 'params' (it is computed at the ells of "
-                "Cl_sz); got %r.",
-                options,
-            )
-        self._grad_params = self._merge_grad_params(
-            self._grad_params, options.get("params"), "Cl_sz_grad"
-        )
-        self._grad_function = None
-
     def get_Cl_sz_grad(self):
         """Derivatives of ``Cl_sz`` with respect to the requested input parameters.
 
@@ -389,22 +385,6 @@ class SZTheory(Theory):
         order; all of them unless ``Cl_sz_grad: {params: [...]}`` restricted them);
         ``"1h"``/``"2h"`` (n_ell, n_params) numpy arrays of d (D_ell x 1e12) / d param,
         per unit of each parameter. Exact (JAX ``jacfwd``, one tangent per param),
-        computed on first request at the current point and kept in its state, so only
-        components that ask for it pay for it.
+        computed with ``Cl_sz`` at every point once a component has requested it.
         """
-        state = self.current_state
-        if "Cl_sz_grad" not in state:
-            values = np.array([state["params"][name] for name in INPUT_PARAMS], dtype=float)
-            if getattr(self, "_grad_function", None) is None:
-                indices, self._grad_names = self._grad_indices(self._grad_params or None)
-                self._grad_function = _d_ell_jacobian_function(
-                    tuple(self._ells.tolist()), self._precision, indices
-                )
-            jacobian = np.asarray(self._grad_function(values))
-            state["Cl_sz_grad"] = {
-                "ell": self._ells,
-                "params": list(self._grad_names),
-                "1h": jacobian[0],
-                "2h": jacobian[1],
-            }
-        return state["Cl_sz_grad"]
+        return self.current_state["Cl_sz_grad"]

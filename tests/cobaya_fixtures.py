@@ -10,6 +10,7 @@ import os
 import tempfile
 
 import numpy as np
+import pytest
 from cobaya.model import get_model
 from cobaya.yaml import yaml_load_file
 
@@ -17,7 +18,17 @@ from cobaya_szlite.mock import FIDUCIAL_PARAMS, write_mock
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 YAML_DIR = os.path.join(REPO, "yaml")
-PLANCK_FOLDER = os.path.join(REPO, "..", "shared", "data", "planck2015_tsz")
+#: Environment variable naming a folder with the Planck 2015 tSZ files (installed names,
+#: e.g. <packages_path>/data/planck2015_tsz after `cobaya-install cobaya_szlite.Planck2015TSZ`).
+PLANCK_DATA_ENV = "COBAYA_SZLITE_PLANCK2015_DATA"
+PLANCK_FOLDER = os.path.abspath(os.environ[PLANCK_DATA_ENV]) if os.environ.get(PLANCK_DATA_ENV) else None
+#: skipif marker for the tests that need the Planck 2015 tSZ files.
+needs_planck_data = pytest.mark.skipif(
+    PLANCK_FOLDER is None,
+    reason=f"Planck 2015 tSZ data not given: set {PLANCK_DATA_ENV} to a folder holding the files "
+    "(e.g. <packages_path>/data/planck2015_tsz after `cobaya-install cobaya_szlite.Planck2015TSZ "
+    "-p <packages_path>`) to run these tests",
+)
 
 #: Small engine precision for tests where exact accuracy is not the point
 #: (C_ell within 0.5% of the defaults; compile time is the same).
@@ -49,8 +60,10 @@ def load_yaml(name, test_precision=True, folder=True):
 
 
 def simple_info(like_options=None, params=None, theory_options=None):
-    """Input dict: SZTheory + TSZBandpowers on the test mock, sigma8 sampled."""
-    like = {"data_folder": mock_folder(), "bandpowers_file": "bandpowers_noiseless.txt"}
+    """Input dict: SZTheory + TSZBandpowers on the test mock (diag(sigma^2) covariance),
+    sigma8 sampled."""
+    like = {"data_folder": mock_folder(), "bandpowers_file": "bandpowers_noiseless.txt",
+            "covariance_file": False}
     like.update(like_options or {})
     theory = {"precision": dict(TEST_PRECISION)}
     theory.update(theory_options or {})

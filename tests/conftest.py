@@ -1,13 +1,81 @@
-"""Session fixtures shared by the engine tests: parameter sets and compiled functions.
+"""Session fixtures shared by the tests: parameter sets, compiled functions, and an
+isolated Cobaya configuration.
 
 JAX compile time dominates the suite on CI, so every jitted function is built once here.
+
+Cobaya keeps a per-user configuration file (``config.yaml`` in
+``$XDG_CONFIG_HOME/cobaya``, default ``~/.config/cobaya``, where ``cobaya-install``
+records its packages path) and a cache folder (``$XDG_CACHE_HOME/cobaya``). Before any
+test runs, this module points both variables at a temporary folder (inherited by the
+``cobaya-run`` subprocesses of the tests) and drops ``COBAYA_PACKAGES_PATH``, so the
+suite neither reads nor writes the user's Cobaya set-up; `pytest_sessionfinish`
+fails the session if the user's configuration file was created or changed anyway.
 """
+
+import os
+import platform
+import shutil
+import tempfile
 
 import jax
 import numpy as np
 import pytest
 
 import cobaya_szlite as sz
+
+
+def _user_cobaya_config_file():
+    """The user's Cobaya ``config.yaml``, as `cobaya.tools.get_config_path` would find it
+    (computed without calling it: that function creates the folder)."""
+    home = os.path.expanduser("~")
+    if platform.system() == "Darwin":
+        base = os.path.join(home, "Library", "Application Support")
+    elif platform.system() == "Windows":
+        base = os.environ.get("LOCALAPPDATA", home)
+    else:
+        base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    return os.path.join(base, "cobaya", "config.yaml")
+
+
+def _snapshot(path):
+    """(folder exists, file exists, mtime_ns, content) of a file; None for what is absent.
+
+    Cobaya creates the config folder even when it only reads the file, so the folder's
+    existence is part of the snapshot."""
+    folder = os.path.isdir(os.path.dirname(path))
+    if not os.path.isfile(path):
+        return folder, False, None, None
+    with open(path, "rb") as stream:
+        return folder, True, os.stat(path).st_mtime_ns, stream.read()
+
+
+USER_COBAYA_CONFIG = _user_cobaya_config_file()
+_USER_CONFIG_AT_START = _snapshot(USER_COBAYA_CONFIG)
+_ISOLATED_HOME = tempfile.mkdtemp(prefix="szlite_tests_xdg_")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_ISOLATED_HOME, "config")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_ISOLATED_HOME, "cache")
+os.environ.pop("COBAYA_PACKAGES_PATH", None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the session if the user's Cobaya config file was created or changed."""
+    shutil.rmtree(_ISOLATED_HOME, ignore_errors=True)
+    if _snapshot(USER_COBAYA_CONFIG) != _USER_CONFIG_AT_START:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nERROR: the tests created or changed the user's Cobaya config {USER_COBAYA_CONFIG} "
+              "(or its folder)")
+
+
+@pytest.fixture(scope="session")
+def user_cobaya_config():
+    """(path, snapshot at session start) of the user's Cobaya config file (see `_snapshot`)."""
+    return USER_COBAYA_CONFIG, _USER_CONFIG_AT_START
+
+
+@pytest.fixture(scope="session")
+def isolated_cobaya_config_dir():
+    """The folder the tests' Cobaya reads its ``config.yaml`` from (a session tmp dir)."""
+    return os.path.join(os.environ["XDG_CONFIG_HOME"], "cobaya")
 
 #: Multipoles used across the engine tests (the range the accuracy requirements cover: 10 <= ell <= 5000).
 ELL = np.geomspace(10.0, 5000.0, 30)

@@ -1,5 +1,6 @@
 """SZTheory + TSZBandpowers through cobaya.model.get_model: values, products, YAML."""
 
+import logging
 import math
 import os
 import shutil
@@ -7,19 +8,21 @@ import shutil
 import numpy as np
 import pytest
 from cobaya.model import get_model
-
-import cobaya_szlite.theory as theory_module
 from cobaya_fixtures import (
     LIKE,
     PLANCK_FOLDER,
+    TEST_PRECISION,
     THEORY,
     TRUTH,
     load_yaml,
     mock_folder,
+    needs_planck_data,
     noiseless_model,
     numpy_chi2,
     simple_info,
 )
+
+import cobaya_szlite.theory as theory_module
 from cobaya_szlite.likelihood import MOCK_DATA_FOLDER, TSZBandpowers
 
 
@@ -94,16 +97,34 @@ def test_products_are_numpy_and_python_floats():
     np.testing.assert_allclose(cl_sz["2h"][:3], np.asarray(c2) * to_d, rtol=1e-10)
 
 
-def test_compiled_once_per_run():
-    model = noiseless_model()
+def test_compiled_once_per_run(monkeypatch):
+    """One compilation per request, reused for every point and by a second model with the
+    same multipoles and precision. Compilations are counted by wrapping the engine's cl_yy
+    as the theory's evaluation sees it (the wrapper runs only while JAX traces)."""
+    import cobaya_szlite.parameters as parameters_module
+
+    traces = []
+    original = parameters_module.cl_yy
+
+    def counting_cl_yy(*args, **kwargs):
+        traces.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(parameters_module, "cl_yy", counting_cl_yy)
+    theory_module._compiled.cache_clear()
+    model = get_model(simple_info())
     model.loglike({"sigma8": 0.8})
-    before = theory_module.n_compilations
+    assert len(traces) == 1
     for sigma8 in np.linspace(0.7, 0.9, 7):
         assert np.isfinite(model.loglike({"sigma8": sigma8}, return_derived=False))
-    assert theory_module.n_compilations == before
+    assert len(traces) == 1
     # a second model with the same multipoles and precision reuses the compiled code
     get_model(simple_info()).loglike({"sigma8": 0.8})
-    assert theory_module.n_compilations == before
+    assert len(traces) == 1
+    # a different request (here: derivatives too) compiles once more
+    model.add_requirements({"Cl_sz_grad": None})
+    model.loglike({"sigma8": 0.81})
+    assert len(traces) == 2
 
 
 def test_unphysical_points_give_zero_likelihood():
@@ -127,7 +148,7 @@ def test_ell_selection_and_two_likelihoods_share_the_theory():
     info = simple_info()
     info["likelihood"] = {
         "low": {"class": LIKE, "data_folder": mock_folder(), "ell_max": 500,
-                "bandpowers_file": "bandpowers.txt"},
+                "bandpowers_file": "bandpowers.txt", "covariance_file": False},
         "high": {"class": LIKE, "data_folder": mock_folder(), "ell_min": 500,
                  "bandpowers_file": "bandpowers.txt", "covariance_file": "covariance.txt"},
     }
@@ -200,25 +221,56 @@ def test_packaged_mock_matches_the_engine():
     assert chi2 < 1e-2, "packaged mock is stale: run scripts/make_mock.py"
 
 
-def test_packaged_mock_uses_its_full_covariance_by_default():
-    """covariance_file null: covariance.txt for the packaged mock, diag(sigma^2) for any other
-    folder; false: diag(sigma^2) even for the packaged mock."""
-    ell, _, sigma = np.loadtxt(os.path.join(MOCK_DATA_FOLDER, "bandpowers_noiseless.txt"), unpack=True)
+def test_one_covariance_rule_for_every_folder(tmp_path, caplog):
+    """covariance_file null: the folder's covariance.txt if it has one, else diag(sigma^2),
+    for the packaged mock, a verbatim copy of it and any other folder alike; false:
+    diag(sigma^2). The INFO line names the covariance in use."""
+    sigma = np.loadtxt(os.path.join(MOCK_DATA_FOLDER, "bandpowers_noiseless.txt"))[:, 2]
     full = np.loadtxt(os.path.join(MOCK_DATA_FOLDER, "covariance.txt"))
     assert not np.allclose(full, np.diag(np.diag(full)))  # the bins are correlated
+    copy = tmp_path / "copy"
+    shutil.copytree(MOCK_DATA_FOLDER, copy)
+    no_cov = tmp_path / "no_cov"
+    shutil.copytree(MOCK_DATA_FOLDER, no_cov)
+    os.remove(no_cov / "covariance.txt")
     cases = [
-        ({"data_folder": None}, full),
-        ({"data_folder": None, "covariance_file": None}, full),
-        ({"data_folder": None, "covariance_file": False}, np.diag(sigma**2)),
-        ({"data_folder": MOCK_DATA_FOLDER}, np.diag(sigma**2)),  # a user folder: no guessing
-        ({"data_folder": MOCK_DATA_FOLDER, "covariance_file": "covariance.txt"}, full),
+        ({"data_folder": None}, full, "covariance.txt"),
+        ({"data_folder": None, "covariance_file": None}, full, "covariance.txt"),
+        ({"data_folder": None, "covariance_file": False}, np.diag(sigma**2), "diag(sigma^2)"),
+        ({"data_folder": MOCK_DATA_FOLDER}, full, "covariance.txt"),
+        ({"data_folder": str(copy)}, full, "covariance.txt"),
+        ({"data_folder": str(no_cov)}, np.diag(sigma**2), "diag(sigma^2)"),
+        ({"data_folder": str(copy), "covariance_file": False}, np.diag(sigma**2), "diag(sigma^2)"),
     ]
-    for options, expected in cases:
-        like = TSZBandpowers({"bandpowers_file": "bandpowers_noiseless.txt", **options})
+    for options, expected, label in cases:
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            like = TSZBandpowers({"bandpowers_file": "bandpowers_noiseless.txt", **options})
         np.testing.assert_array_equal(like.data.cov, expected, err_msg=str(options))
+        assert label in like.covariance_description, options
+        assert any("covariance: " + like.covariance_description in r.getMessage() for r in caplog.records)
+    # the noisy mock at the truth, packaged folder vs a verbatim copy
+    chi2 = {}
+    for folder in (None, str(copy)):
+        model = get_model(simple_info(like_options={"data_folder": folder, "bandpowers_file": "bandpowers.txt",
+                                                    "covariance_file": None},
+                                      theory_options={"precision": {}}))
+        chi2[folder] = -2 * model.loglike({"sigma8": TRUTH["sigma8"]}, return_derived=False)
+    assert chi2[None] == pytest.approx(chi2[str(copy)], rel=1e-12)
+    assert 10 < chi2[None] < 20  # 13.39 with the full covariance (8.69 with diag(sigma^2))
 
 
-@pytest.mark.skipif(not os.path.isdir(PLANCK_FOLDER), reason="shared Planck 2015 tSZ data absent")
+def test_covariance_log_names_the_trispectrum(caplog):
+    """A trispectrum file is named in the covariance line (it used to say diag(sigma^2))."""
+    with caplog.at_level(logging.INFO):
+        like = TSZBandpowers({"data_folder": mock_folder(), "covariance_file": False,
+                              "trispectrum_file": "covariance.txt", "f_sky": 0.5})
+    text = like.covariance_description
+    assert text.startswith("diag(sigma^2)") and "trispectrum " in text and "covariance.txt / (4 pi f_sky)" in text
+    assert any(text in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
+
+
+@needs_planck_data
 def test_planck2015_folder_with_foregrounds_and_trispectrum(tmp_path):
     data_file = "class_sz_SZ_and_fg_models.txt"
     tri_file = "soliket_tSZ_trispectrum_ref_total-planck-collab-15_step_1.txt"
@@ -251,9 +303,16 @@ def test_mock_covariance_is_gaussian_plus_trispectrum():
     """covariance.txt = diag Gaussian (signal + noise) + engine T / (4 pi f_sky), D_ell x 1e12."""
     import math
 
-    import cobaya_szlite as sz
-    from cobaya_szlite.mock import F_SKY, FIDUCIAL_COSMO, FIDUCIAL_PROFILE, bins, noise_d
     from cobaya_fixtures import TEST_PRECISION
+
+    import cobaya_szlite as sz
+    from cobaya_szlite.mock import (
+        F_SKY,
+        FIDUCIAL_COSMO,
+        FIDUCIAL_PROFILE,
+        bins,
+        noise_d,
+    )
 
     _, _, ell, n_ell = bins()
     cov = np.loadtxt(os.path.join(mock_folder(), "covariance.txt"))
@@ -264,3 +323,32 @@ def test_mock_covariance_is_gaussian_plus_trispectrum():
     gauss = 2 * (truth + noise_d(ell)) ** 2 / ((2 * ell + 1) * n_ell * F_SKY)
     expected = np.diag(gauss) + tri * np.outer(to_d, to_d) / (4 * math.pi * F_SKY)
     np.testing.assert_allclose(cov, expected, rtol=1e-9, atol=0)
+
+
+def test_zero_likelihood_reason_is_logged_at_default_level(caplog):
+    """precision z_min = 1e-5 with the default q_max: every point has zero likelihood, and
+    a WARNING (first 5 occurrences, then every 100th) says why and what q_max would work."""
+    info = simple_info(theory_options={"precision": dict(TEST_PRECISION, z_min=1e-5)})
+    model = get_model(info)
+    with caplog.at_level(logging.INFO):
+        for sigma8 in np.linspace(0.75, 0.85, 7):
+            assert model.loglike({"sigma8": sigma8}, return_derived=False) == -np.inf
+    messages = [r.getMessage() for r in caplog.records
+                if r.levelno == logging.WARNING and "Zero likelihood" in r.getMessage()]
+    assert len(messages) == 5  # rate-limited
+    assert all("q_max" in m and "set the precision option q_max >=" in m for m in messages)
+    assert "further ones are logged every 100th" in messages[-1]
+    # with the suggested q_max the same points are finite
+    suggested = float(messages[0].split("q_max >= ")[1].split(",")[0])
+    fixed = get_model(simple_info(theory_options={
+        "precision": dict(TEST_PRECISION, z_min=1e-5, q_max=suggested)}))
+    assert np.isfinite(fixed.loglike({"sigma8": 0.8}, return_derived=False))
+
+
+def test_unphysical_parameter_reason_is_logged(caplog):
+    params = {"sigma8": {"prior": {"min": -1, "max": 2}}}
+    model = get_model(simple_info(params=params))
+    with caplog.at_level(logging.INFO):
+        assert model.loglike({"sigma8": -0.1}, return_derived=False) == -np.inf
+    messages = [r.getMessage() for r in caplog.records if "Zero likelihood" in r.getMessage()]
+    assert len(messages) == 1 and "sigma8 = " in messages[0] and "sigma8 > 0" in messages[0]

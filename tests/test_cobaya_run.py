@@ -1,12 +1,18 @@
 """Short cobaya.run calls: chains in getdist, resuming, unphysical points while sampling."""
 
 import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
+import pytest
 from cobaya.run import run
+from cobaya.yaml import yaml_dump, yaml_load_file
+from cobaya_fixtures import YAML_DIR, load_yaml, simple_info
 from getdist import loadMCSamples
-
-from cobaya_fixtures import load_yaml, simple_info
 
 SAMPLED = ["sigma8", "omega_cdm", "B"]
 LABELS = {
@@ -102,44 +108,49 @@ def test_quickstart_runs():
     assert 5 < sampler.products()["sample"]["chi2"].iloc[0] < 40  # noisy mock, 20 bins
 
 
-def test_interrupted_cobaya_run_resumes(tmp_path):
-    """Kill a running `cobaya-run` (SIGINT), continue with --resume, lose nothing."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from cobaya.yaml import yaml_dump
-
+@pytest.mark.slow
+def test_interrupted_shipped_mcmc_yaml_resumes(tmp_path):
+    """`cobaya-run` on yaml/mcmc_mock.yaml as shipped (only `output` moved into tmp),
+    interrupted (SIGINT) 4 s after sampling starts: the chain on disk has rows (its
+    `output_every` is short enough); `--resume` keeps every row written before the
+    interruption byte for byte (the last one's weight may grow) and adds more.
+    Bounded: about 30 s on 2 cores (two start-ups + compilations)."""
     prefix = tmp_path / "killed" / "mcmc_mock"
-    info = _mcmc_info(prefix, np.inf, output_every=5)
-    input_file = tmp_path / "killed.yaml"
+    info = yaml_load_file(os.path.join(YAML_DIR, "mcmc_mock.yaml"))
+    info["output"] = str(prefix)
+    input_file = tmp_path / "mcmc_mock.yaml"
     input_file.write_text(yaml_dump(info))
     executable = os.path.join(os.path.dirname(sys.executable), "cobaya-run")
     chain = f"{prefix}.1.txt"
-    log = open(tmp_path / "run.log", "w")
-    process = subprocess.Popen([executable, str(input_file)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 180
-        while time.time() < deadline and process.poll() is None:
-            if os.path.exists(chain) and len(_chain_rows(prefix)) >= 20:
-                break
-            time.sleep(0.2)
-        assert process.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        log.close()
-    first = _chain_rows(prefix)
-    assert len(first) >= 20
-    info["sampler"]["mcmc"]["max_samples"] = int(np.sum(first[:, 0])) + 20
+    log_path = tmp_path / "run.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([executable, str(input_file)], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 45
+            while time.time() < deadline and "Sampling!" not in log_path.read_text():
+                assert process.poll() is None, log_path.read_text()[-3000:]
+                time.sleep(0.2)
+            assert "Sampling!" in log_path.read_text(), "sampling did not start in 45 s"
+            time.sleep(4.0)
+            assert process.poll() is None, "the run ended before it was interrupted"
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert os.path.exists(chain), "no chain written in 4 s of sampling: output_every too long"
+    before = pathlib.Path(chain).read_bytes().splitlines(keepends=True)
+    rows = [line for line in before if not line.startswith(b"#")]
+    assert len(rows) >= 1, "no sample written in 4 s of sampling: output_every too long"
+    info["sampler"]["mcmc"]["max_samples"] = len(rows) + 20
     input_file.write_text(yaml_dump(info))
-    r = subprocess.run([executable, str(input_file), "--resume"],
-                   capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    second = _chain_rows(prefix)
-    assert len(second) > len(first)
-    np.testing.assert_array_equal(second[: len(first) - 1], first[:-1])
-    np.testing.assert_array_equal(second[len(first) - 1, 1:], first[-1, 1:])
+    result = subprocess.run([executable, str(input_file), "--resume"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    after = pathlib.Path(chain).read_bytes().splitlines(keepends=True)
+    assert len(after) > len(before)
+    assert after[: len(before) - 1] == before[:-1]
+    last_before, last_after = np.array(before[-1].split(), float), np.array(after[len(before) - 1].split(), float)
+    np.testing.assert_array_equal(last_after[1:], last_before[1:])
+    assert last_after[0] >= last_before[0]

@@ -1,4 +1,7 @@
-"""Planck2015TSZ on the shared Planck 2015 tSZ files (skipped where they are absent).
+"""Planck2015TSZ on the Planck 2015 tSZ files.
+
+The files are read from the folder named by the environment variable
+COBAYA_SZLITE_PLANCK2015_DATA (.ci/run sets it); without it these tests are skipped.
 
 The point of every chi^2 check: sigma8 = 0.78, A_CIB = 0.66, A_RS = 0.1, A_IR = 2.04,
 the other parameters at the SZTheory.yaml defaults (B = 1.25), small test precision
@@ -8,17 +11,22 @@ with z_min = 1e-5.
 import functools
 import math
 import os
+import pathlib
 
 import numpy as np
 import pytest
 from cobaya.model import get_model
+from cobaya_fixtures import (
+    PLANCK_FOLDER,
+    TEST_PRECISION,
+    THEORY,
+    YAML_DIR,
+    needs_planck_data,
+)
 
 import cobaya_szlite as sz
-from cobaya_fixtures import PLANCK_FOLDER, TEST_PRECISION, THEORY
 
-pytestmark = pytest.mark.skipif(
-    not os.path.isdir(PLANCK_FOLDER), reason="shared Planck 2015 tSZ data absent"
-)
+pytestmark = needs_planck_data
 LIKE = "cobaya_szlite.Planck2015TSZ"
 PRECISION = dict(TEST_PRECISION, z_min=1e-5, q_max=1e6)
 POINT = {"sigma8": 0.78, "A_CIB": 0.66, "A_RS": 0.1, "A_IR": 2.04}
@@ -162,24 +170,61 @@ def test_bad_trispectrum_option():
 
 
 def test_install_from_local_url(tmp_path, monkeypatch):
-    """cobaya-install path: download from file:// copies, then load without data_folder."""
+    """cobaya-install path, offline: copy from a file:// URL, then load without data_folder."""
     from cobaya.install import install
 
-    from cobaya_szlite.planck2015 import Planck2015TSZ
+    from cobaya_szlite.planck2015 import SOURCE_ENV, Planck2015TSZ
 
-    base = "file://" + os.path.abspath(PLANCK_FOLDER) + "/"
-    monkeypatch.setattr(Planck2015TSZ, "_base_urls", {"class_sz_": base + "class_sz_", "soliket_": base + "soliket_"})
+    monkeypatch.setenv(SOURCE_ENV, "file://" + os.path.abspath(PLANCK_FOLDER) + "/")
     packages = tmp_path / "packages"
     assert not Planck2015TSZ.is_installed(path=str(packages))
-    install({"likelihood": {LIKE: None}}, path=str(packages), no_progress_bars=True)
+    install({"likelihood": {LIKE: None}}, path=str(packages), no_progress_bars=True, no_set_global=True)
     assert Planck2015TSZ.is_installed(path=str(packages))
     folder = packages / "data" / "planck2015_tsz"
     for name in ("class_sz_SZ_and_fg_models.txt", REFERENCE):
-        assert (folder / name).read_bytes() == open(os.path.join(PLANCK_FOLDER, name), "rb").read()
+        assert (folder / name).read_bytes() == pathlib.Path(PLANCK_FOLDER, name).read_bytes()
     spec = info("reference", data_folder=None)
     spec["packages_path"] = str(packages)
     lnl = float(get_model(spec).loglikes(dict(POINT, omega_cdm=0.12))[0][0])
     assert lnl == pytest.approx(float(model("reference").loglikes(dict(POINT, omega_cdm=0.12))[0][0]), rel=1e-12)
+
+
+def test_install_from_a_local_folder_option(tmp_path):
+    """``source=`` a plain folder path (no URL scheme) installs the same bytes."""
+    from cobaya_szlite.planck2015 import Planck2015TSZ
+
+    assert Planck2015TSZ.install(path=str(tmp_path), source=PLANCK_FOLDER)
+    assert Planck2015TSZ.is_installed(path=str(tmp_path))
+    name = "soliket_tSZ_params_ref_total-planck-collab-15_step_1.txt"
+    installed = tmp_path / "data" / "planck2015_tsz" / name
+    assert installed.read_bytes() == pathlib.Path(PLANCK_FOLDER, name).read_bytes()
+
+
+def test_shipped_planck_yaml_runs_after_offline_install(tmp_path, monkeypatch):
+    """yaml/planck2015_mcmc.yaml as shipped (data_folder: null, its own precision), after
+    `cobaya-install` from the local source into a tmp packages path; only packages_path
+    and output are overridden. ln L equals the independent numpy value."""
+    from cobaya.install import install
+    from cobaya.yaml import yaml_load_file
+
+    from cobaya_szlite.planck2015 import SOURCE_ENV
+
+    monkeypatch.setenv(SOURCE_ENV, PLANCK_FOLDER)
+    shipped = yaml_load_file(os.path.join(YAML_DIR, "planck2015_mcmc.yaml"))
+    assert shipped["likelihood"][LIKE]["data_folder"] is None
+    packages = str(tmp_path / "packages")
+    install(shipped, path=packages, no_progress_bars=True, no_set_global=True)
+    spec = dict(shipped, packages_path=packages)
+    spec.pop("output")
+    spec.pop("sampler")
+    m = get_model(spec)
+    assert m.likelihood[LIKE].folder == os.path.realpath(os.path.join(packages, "data", "planck2015_tsz"))
+    point = dict(POINT, omega_cdm=0.12, H0=68.0)
+    lnl = float(m.loglikes(point)[0][0])
+    cl_sz = m.provider.get_Cl_sz()
+    tll = m.provider.get_Tll_sz()["Tll"]
+    assert np.isfinite(lnl)
+    assert lnl == pytest.approx(numpy_loglike("varying", cl_sz, tll), rel=1e-9, abs=1e-9)
 
 
 def test_install_failure_and_not_installed(tmp_path, monkeypatch):
@@ -187,9 +232,77 @@ def test_install_failure_and_not_installed(tmp_path, monkeypatch):
 
     from cobaya_szlite.planck2015 import Planck2015TSZ
 
-    monkeypatch.setattr(Planck2015TSZ, "_base_urls", {"class_sz_": "file:///nonexistent/", "soliket_": "file:///nonexistent/"})
+    assert Planck2015TSZ.install(path=str(tmp_path), source=str(tmp_path / "nonexistent")) is False
+    monkeypatch.setenv("COBAYA_SZLITE_PLANCK2015_SOURCE", "file:///nonexistent/")
     assert Planck2015TSZ.install(path=str(tmp_path), no_progress_bars=True) is False
     spec = info("none", data_folder=None)
     spec["packages_path"] = str(tmp_path / "empty")
     with pytest.raises(LoggedError, match="cobaya-install"):
         get_model(spec)
+
+
+def test_fiducial_mode_names_the_precision_cause():
+    """trispectrum: fiducial with z_min = 1e-5 and the default q_max: the error names q_max
+    (the option to change), not an unphysical fiducial point."""
+    from cobaya.log import LoggedError
+
+    spec = info("fiducial", precision=dict(TEST_PRECISION, z_min=1e-5))
+    with pytest.raises(LoggedError, match=r"q_max.*option 'precision'"):
+        get_model(spec)
+
+
+def test_varying_mode_refuses_a_different_likelihood_precision():
+    """In varying mode the trispectrum comes from SZTheory: a likelihood `precision` that
+    differs from the theory's is refused (it used to be ignored silently); equal or absent is fine."""
+    from cobaya.log import LoggedError
+
+    with pytest.raises(LoggedError, match=r"trispectrum: varying.*'precision'.*n_z"):
+        get_model(info("varying", precision=dict(PRECISION, n_z=61)))
+    get_model(info("varying", precision={}))
+    assert model("varying").likelihood[LIKE].precision == PRECISION  # equal: accepted
+
+
+@pytest.mark.parametrize("mode, words", [
+    ("reference", ["diag(sigma^2)", "trispectrum", REFERENCE, "f_sky = 0.47"]),
+    ("fiducial", ["diag(sigma^2)", "engine trispectrum at the fiducial point"]),
+    ("varying", ["diag(sigma^2)", "SZTheory trispectrum (Tll_sz) at each point", "log-determinant"]),
+    ("none", ["diag(sigma^2)"]),
+])
+def test_covariance_line_names_the_trispectrum_term(mode, words):
+    text = model(mode).likelihood[LIKE].covariance_description
+    assert all(word in text for word in words), text
+    if mode == "none":
+        assert "trispectrum" not in text
+
+
+def test_non_positive_definite_covariance_is_reported(caplog, monkeypatch):
+    """varying: a covariance that is not positive definite gives -inf and a WARNING saying so."""
+    import logging
+
+    m = model("varying")
+    like = m.likelihood[LIKE]
+    point = dict(POINT, omega_cdm=0.12)
+    m.loglikes(point)
+    n = len(like.data.ell)
+    # a trispectrum that makes G + T/(4 pi f_sky) = -identity
+    bad = -(like.data.cov + np.eye(n)) * 4 * np.pi * like.f_sky
+    monkeypatch.setattr(like, "_trispectrum", lambda names=(): (bad, np.zeros((len(names), n, n))))
+    with caplog.at_level(logging.INFO):
+        assert like.logp(**{**point, "A_CN": 0.9033}) == -np.inf
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("not positive definite" in m and "smallest eigenvalue -1" in m for m in messages)
+
+
+def test_varying_covariance_factorised_once_per_point():
+    """logp, logp_gradient and logp_fisher at one point share one Cholesky factorisation."""
+    m = get_model(info("varying"))
+    like = m.likelihood[LIKE]
+    m.add_requirements(like.get_gradient_requirements())
+    covariance = like.covariance_model
+    for k, sigma8 in enumerate((0.78, 0.79)):
+        point = dict(POINT, omega_cdm=0.12, sigma8=sigma8)
+        m.loglikes(point)
+        inputs = m.parameterization.to_input(point)
+        like.logp_gradient(**inputs)
+        like.logp_fisher(**inputs)
+        assert covariance.n_factorisations == k + 1
