@@ -11,8 +11,10 @@ of its Hessian (the Fisher, or Gauss-Newton, matrix). It works in three stages:
    the minimum;
 2. with L-BFGS-B and ``whiten``, if no coordinate is on a bound, a scipy run in
    coordinates whitened by the Fisher matrix there (x = x_s + L^-T y with
-   F = L L^T), the box being a wall of value 1e30 with zero gradient;
-3. if stage 2 is skipped, fails or ends on a bound: a scipy run with box bounds
+   F = L L^T), the box being a wall of value 1e30 with zero gradient; it is
+   accepted only if it ends strictly inside the box where the gradient in these
+   coordinates is below ``gtol``;
+3. if stage 2 is skipped, fails or is not accepted: a scipy run with box bounds
    in coordinates scaled by the conditional widths 1/sqrt(F_ii) (else
    ``scales``), so that the tolerances are in units of those widths.
 
@@ -365,8 +367,14 @@ def minimize_with_fisher(
             result, x_new, inside = _scipy_stage(problem, x, transform, True, options)
             stages.append(_stage_summary("whitened", result))
             baseline = x
-            done = bool(result.success and inside and np.all((x_new > lower) & (x_new < upper)))
             x = x_new
+            # Accepted only at a stationary point strictly inside the box: L-BFGS-B also
+            # reports success when f stops decreasing, which happens against the wall
+            # in a curved degeneracy that runs into a bound.
+            interior = bool(inside and np.all((x > lower) & (x < upper)))
+            stationary = bool(np.max(np.abs(transform.T @ problem.gradient_at(x)))
+                              <= options.gtol) if interior else False
+            done = bool(result.success and interior and stationary)
     if not done:
         scales = np.ones(x.size) if options.scales is None else np.array(options.scales)
         diagonal = np.diag(problem.fisher(x))
