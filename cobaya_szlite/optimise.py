@@ -203,8 +203,12 @@ def _bounds(bounds: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
         lower = np.broadcast_to(np.asarray(bounds.lb, dtype=float), (n,)).copy()
         upper = np.broadcast_to(np.asarray(bounds.ub, dtype=float), (n,)).copy()
     else:
-        pairs = np.array([[-np.inf if b is None else b for b in pair] for pair in bounds],
-                         dtype=float)
+        try:
+            pairs = np.array([(-np.inf if lo is None else lo, np.inf if hi is None else hi)
+                              for lo, hi in bounds], dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"bounds must be {n} (min, max) pairs, one per coordinate of "
+                             f"x0; got {bounds!r}.") from None
         if pairs.shape != (n, 2):
             raise ValueError(f"bounds must be {n} (min, max) pairs, one per coordinate of x0; "
                              f"got shape {pairs.shape}.")

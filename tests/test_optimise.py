@@ -132,6 +132,13 @@ def test_quadratic_minimum_on_a_bound():
     assert result.x[0] == 1.0  # exactly on the bound, never outside
     np.testing.assert_allclose(result.jac, MATRIX @ (result.x - centre), rtol=1e-12)
     assert result.jac[0] < 0  # KKT: the gradient pushes outwards at the upper bound
+    # The projected Fisher steps alone get there (scipy stopped after one evaluation):
+    # the first Newton step is cut at x1 = 1, the second holds x1 and solves for x2
+    # exactly (rounding only: 1e-12).
+    steps_only = minimize_with_fisher(problem.fun_and_grad, problem.fisher, [-0.5, 0.5], BOX,
+                                      {"max_evals": 1})
+    assert steps_only.fisher_steps == 2 and steps_only.stages[-1]["nfev"] == 1
+    np.testing.assert_allclose(steps_only.x, expected, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -180,7 +187,7 @@ def test_trust_constr_interior_minimum():
     np.testing.assert_allclose(result.x, centre, rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("bounds", [None, [(-2.0, 2.0), (-2.0, 2.0)]])
+@pytest.mark.parametrize("bounds", [None, [(-2.0, 2.0), (-2.0, 2.0)], [(None, 2.0), (-2.0, None)]])
 def test_rosenbrock_reaches_one_one_with_fewer_evaluations_than_scipy(bounds):
     """The classic start (-1.2, 1): minimum (1, 1), f = 0.
 
@@ -292,6 +299,7 @@ def _quadratic_problem():
      ([0.0, np.nan], BOX, None, "x0 must be"),
      ([[0.0, 0.0]], BOX, None, "x0 must be"),
      ([0.0, 0.0], [(-1.0, 1.0)], None, "2 \\(min, max\\) pairs"),
+     ([0.0, 0.0], [(-1.0, 1.0), (-1.0, 1.0, 2.0)], None, "2 \\(min, max\\) pairs"),
      ([0.0, 0.0], [(-1.0, 1.0), (1.0, -1.0)], None, "bounds of coordinate 1"),
      ([0.0, 0.0], BOX, {"method": "bobyqa"}, "Unknown method 'bobyqa'"),
      ([0.0, 0.0], BOX, {"ftol": 0.0}, "'ftol' must be"),
