@@ -88,6 +88,7 @@ class GradMinimize(Minimizer):
     fisher_covmat: bool
     whiten: bool
     fisher_steps: int
+    restarts: int
     override_scipy: dict | None
 
     def initialize(self) -> None:
@@ -101,6 +102,7 @@ class GradMinimize(Minimizer):
             options = FisherOptions(
                 method=self.method, ftol=float(self.ftol), gtol=float(self.gtol),
                 max_evals=max_evals, fisher_steps=int(self.fisher_steps), whiten=self.whiten,
+                restarts=int(self.restarts),
                 scipy_options=self.override_scipy,
             )
         except (TypeError, ValueError) as excpt:

@@ -16,7 +16,9 @@ of its Hessian (the Fisher, or Gauss-Newton, matrix). It works in three stages:
    coordinates is below ``gtol``;
 3. if stage 2 is skipped, fails or is not accepted: a scipy run with box bounds
    in coordinates scaled by the conditional widths 1/sqrt(F_ii) (else
-   ``scales``), so that the tolerances are in units of those widths.
+   ``scales``), so that the tolerances are in units of those widths; restarted
+   (up to ``restarts`` times) where it reports success with a projected gradient
+   above ``gtol``.
 
 Nothing here knows about Cobaya: the functions are plain callables of a 1-d
 float array, and the result is a `scipy.optimize.OptimizeResult`.
@@ -51,6 +53,9 @@ METHODS: dict[str, dict[str, str]] = {
 _WALL = 1e30
 #: Halvings of a Fisher-scoring step before it is given up.
 _HALVINGS = 8
+#: Methods whose box stage is restarted when it stops at a non-stationary point
+#: (those with a projected-gradient tolerance that can be checked).
+_RESTARTABLE = ("L-BFGS-B", "TNC")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +80,11 @@ class FisherOptions:
         >= 0. Maximum number of Fisher-scoring steps (0: none).
     whiten : bool
         Stage 2 (only with L-BFGS-B).
+    restarts : int
+        >= 0. With L-BFGS-B or TNC, how many times stage 3 starts again (rescaled,
+        with a fresh quasi-Newton memory) when it reports success at a point where
+        the projected gradient in its scaled coordinates exceeds ``gtol`` (it stopped
+        because f no longer decreased).
     scales : tuple of float or None
         Positive widths of the coordinates, in the units of x, used in stage 3
         where F_ii is not positive; None: 1.
@@ -88,6 +98,7 @@ class FisherOptions:
     max_evals: int = 1000
     fisher_steps: int = 20
     whiten: bool = True
+    restarts: int = 2
     scales: tuple[float, ...] | None = None
     scipy_options: Mapping[str, Any] | None = None
 
@@ -101,7 +112,7 @@ class FisherOptions:
             ):
                 raise ValueError(f"'{name}' must be a finite number > 0; got {value!r}.")
             object.__setattr__(self, name, float(value))
-        for name, minimum in (("max_evals", 1), ("fisher_steps", 0)):
+        for name, minimum in (("max_evals", 1), ("fisher_steps", 0), ("restarts", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or (
                 value < minimum
@@ -286,6 +297,13 @@ def _scipy_stage(problem: _Counted, x0: np.ndarray, transform: np.ndarray, white
     return result, np.clip(x, lower, upper), inside
 
 
+def _projected_gradient(problem: _Counted, x: np.ndarray, scales: np.ndarray) -> float:
+    """Largest |d f / d y| (y = x / scales) over the directions not blocked by a bound."""
+    grad = scales * problem.gradient_at(x)
+    blocked = ((x <= problem.lower) & (grad > 0)) | ((x >= problem.upper) & (grad < 0))
+    return float(np.max(np.abs(np.where(blocked, 0.0, grad))))
+
+
 def _stage_summary(name: str, result: optimize.OptimizeResult) -> dict[str, Any]:
     return {"coordinates": name, "success": bool(result.success),
             "message": str(result.message), "fun": float(result.fun),
@@ -379,14 +397,19 @@ def minimize_with_fisher(
             stationary = bool(np.max(np.abs(transform.T @ problem.gradient_at(x)))
                               <= options.gtol) if interior else False
             done = bool(result.success and interior and stationary)
-    if not done:
+    for restart in range(options.restarts + 1) if not done else ():
         scales = np.ones(x.size) if options.scales is None else np.array(options.scales)
         diagonal = np.diag(problem.fisher(x))
         good = np.isfinite(diagonal) & (diagonal > 0)
         scales[good] = 1 / np.sqrt(diagonal[good])
         transform, baseline = np.diag(scales), x
         result, x, _ = _scipy_stage(problem, x, transform, False, options)
-        stages.append(_stage_summary("box", result))
+        stages.append(_stage_summary("box" if restart == 0 else "box restart", result))
+        # A success that is not a stationary point (f stopped decreasing) starts again,
+        # rescaled at the new point with a fresh quasi-Newton memory.
+        if (not result.success or options.method not in _RESTARTABLE
+                or _projected_gradient(problem, x, scales) <= options.gtol):
+            break
 
     matrix = problem.fisher(x)
     covariance = None

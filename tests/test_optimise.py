@@ -243,6 +243,25 @@ def test_degenerate_valley_ending_on_a_bound(options):
     assert result.stages[-1]["coordinates"] == "box"
 
 
+def test_box_stage_restarts_where_it_stops_short():
+    """A box stage that reports success because f stopped decreasing (here forced by a
+    loose scipy ftol 1e-4 on Rosenbrock's function) while the scaled gradient is
+    above gtol starts again, rescaled, up to ``restarts`` times; each restart only
+    lowers f. Measured: f = 1.0e-6 without restarts, 1.8e-8 with two."""
+    options = {"fisher_steps": 0, "whiten": False, "scipy_options": {"ftol": 1e-4}}
+    results = {}
+    for restarts in (0, 2):
+        problem = rosenbrock()
+        results[restarts] = minimize_with_fisher(
+            problem.fun_and_grad, problem.fisher, [-1.2, 1.0], [(-2.0, 2.0), (-2.0, 2.0)],
+            {**options, "restarts": restarts})
+    assert [s["coordinates"] for s in results[0].stages] == ["box"]
+    assert [s["coordinates"] for s in results[2].stages] == ["box"] + ["box restart"] * 2
+    funs = [s["fun"] for s in results[2].stages]
+    assert funs[0] == results[0].fun and funs == sorted(funs, reverse=True)
+    assert results[2].fun < results[0].fun / 10
+
+
 @pytest.mark.parametrize("bad", ["singular", "nan"])
 def test_unusable_fisher_falls_back_to_the_scaled_box(bad):
     """A zero or NaN Fisher matrix: no Fisher steps, no whitening; the box stage in
@@ -306,6 +325,7 @@ def _quadratic_problem():
      ([0.0, 0.0], BOX, {"gtol": np.inf}, "'gtol' must be"),
      ([0.0, 0.0], BOX, {"max_evals": 0}, "'max_evals' must be an integer >= 1"),
      ([0.0, 0.0], BOX, {"fisher_steps": 1.5}, "'fisher_steps' must be an integer"),
+     ([0.0, 0.0], BOX, {"restarts": -1}, "'restarts' must be an integer >= 0"),
      ([0.0, 0.0], BOX, {"scales": [1.0, -1.0]}, "'scales'"),
      ([0.0, 0.0], BOX, {"scales": [1.0, 1.0, 1.0]}, "'scales' has 3 values; x0 has 2"),
      ([0.0, 0.0], BOX, {"tol": 1e-3}, r"Unknown option\(s\) \['tol'\]")],
@@ -362,6 +382,7 @@ def test_options_object_and_scipy_mapping():
     """FisherOptions maps our tolerances to each scipy method's names; extra scipy
     options override them."""
     assert FisherOptions().scipy() == {"ftol": 1e-12, "gtol": 1e-6, "maxfun": 1000}
+    assert FisherOptions().restarts == 2
     assert FisherOptions(method="SLSQP", max_evals=50).scipy() == {"ftol": 1e-12, "maxiter": 50}
     options = FisherOptions(scipy_options={"maxfun": 7, "maxls": 30})
     assert options.scipy() == {"ftol": 1e-12, "gtol": 1e-6, "maxfun": 7, "maxls": 30}
