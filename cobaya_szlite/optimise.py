@@ -199,11 +199,12 @@ class _Counted:
                              f"expected ({x.size}, {x.size}).")
         return matrix
 
-    def gradient_at(self, x: np.ndarray) -> np.ndarray:
-        """grad f at an already evaluated x (evaluated now if it was not)."""
+    def gradient_at(self, x: np.ndarray) -> np.ndarray | None:
+        """grad f at x, from the evaluation there (made now if there was none);
+        None where f is +inf."""
         if x.tobytes() not in self._gradients:
             self.evaluate(x)
-        return self._gradients[x.tobytes()]
+        return self._gradients.get(x.tobytes())
 
 
 def _bounds(bounds: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -299,7 +300,10 @@ def _scipy_stage(problem: _Counted, x0: np.ndarray, transform: np.ndarray, white
 
 def _projected_gradient(problem: _Counted, x: np.ndarray, scales: np.ndarray) -> float:
     """Largest |d f / d y| (y = x / scales) over the directions not blocked by a bound."""
-    grad = scales * problem.gradient_at(x)
+    grad = problem.gradient_at(x)
+    if grad is None:
+        return np.inf
+    grad = scales * grad
     blocked = ((x <= problem.lower) & (grad > 0)) | ((x >= problem.upper) & (grad < 0))
     return float(np.max(np.abs(np.where(blocked, 0.0, grad))))
 
@@ -345,7 +349,8 @@ def minimize_with_fisher(
         ``fun_and_grad``, and those that returned a gradient), ``nhev`` (calls of
         ``fisher``), ``nit`` (Fisher-scoring steps plus scipy iterations),
         ``fisher_steps`` (accepted Fisher-scoring steps), ``fisher`` F(x) and
-        ``covariance`` F(x)^-1 (None unless F is positive definite), ``stages``
+        ``covariance`` F(x)^-1 (None unless F is positive definite; both None, as
+        ``jac``, if f(x) is +inf), ``stages``
         (a summary dict per scipy stage), and ``transform``, ``baseline``: the last
         stage's coordinates y, x = baseline + transform @ y.
 
@@ -394,10 +399,12 @@ def minimize_with_fisher(
             # reports success when f stops decreasing, which happens against the wall
             # in a curved degeneracy that runs into a bound.
             interior = bool(inside and np.all((x > lower) & (x < upper)))
-            stationary = bool(np.max(np.abs(transform.T @ problem.gradient_at(x)))
-                              <= options.gtol) if interior else False
-            done = bool(result.success and interior and stationary)
+            end_grad = problem.gradient_at(x) if interior else None
+            done = bool(result.success and end_grad is not None
+                        and np.max(np.abs(transform.T @ end_grad)) <= options.gtol)
     for restart in range(options.restarts + 1) if not done else ():
+        if problem.gradient_at(x) is None:  # stage 2 ended where f is undefined
+            break
         scales = np.ones(x.size) if options.scales is None else np.array(options.scales)
         diagonal = np.diag(problem.fisher(x))
         good = np.isfinite(diagonal) & (diagonal > 0)
@@ -411,12 +418,13 @@ def minimize_with_fisher(
                 or _projected_gradient(problem, x, scales) <= options.gtol):
             break
 
-    matrix = problem.fisher(x)
-    covariance = None
-    if np.all(np.isfinite(matrix)) and np.linalg.eigvalsh(matrix)[0] > 0:
-        covariance = np.linalg.inv(matrix)
-        covariance = 0.5 * (covariance + covariance.T)
     jac = problem.gradient_at(x)
+    matrix = covariance = None
+    if jac is not None:
+        matrix = problem.fisher(x)
+        if np.all(np.isfinite(matrix)) and np.linalg.eigvalsh(matrix)[0] > 0:
+            covariance = np.linalg.inv(matrix)
+            covariance = 0.5 * (covariance + covariance.T)
     return optimize.OptimizeResult(
         x=x, fun=float(result.fun), jac=jac, success=bool(result.success),
         status=int(result.get("status", 0)), message=str(result.message),
