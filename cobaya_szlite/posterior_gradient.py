@@ -9,7 +9,9 @@
   ``logp_gradient(**input_params) -> {input param: d ln L / d param}`` and
   optionally ``logp_fisher(**input_params) -> (names, F)`` (as
   `cobaya_szlite.TSZBandpowers` does), all evaluated at the point of the
-  last ``logp`` call;
+  last ``logp`` call; a sampled parameter that moves an input the likelihood
+  (or a theory it uses) takes but ``logp_gradient`` does not return gets
+  finite differences of that likelihood instead (logged once);
 - any other likelihood: central finite differences of its ln L in just the
   sampled parameters it depends on (full-model evaluations, counted);
 - the prior: analytic for uniform and Gaussian 1-d priors, finite differences
@@ -108,6 +110,17 @@ class PosteriorGradient:
                 self.numeric.append(name)
         if requirements:
             model.add_requirements(requirements)
+        # input params each analytic likelihood takes, itself or through its theories
+        # (Cobaya's private dependency map when present, else every theory)
+        dependencies = getattr(model, "_dependencies", None)
+        self._like_inputs_used = {}
+        for name in self.analytic:
+            like = model.likelihood[name]
+            theories = (dependencies.get(like, ()) if isinstance(dependencies, dict)
+                        else model.theory.values())
+            self._like_inputs_used[name] = set(like.input_params).union(
+                *(set(t.input_params) for t in theories))
+        self._fd_columns = {}
         # sampled parameters each likelihood depends on (directly or through theories)
         self.depends = {
             like: [i for i, p in enumerate(self.names)
@@ -140,6 +153,10 @@ class PosteriorGradient:
             set(chain(*dependence.values())) - set(self.names)
         )
         self._function_of = [i for i, p in enumerate(self.names) if dependence[p]]
+        #: input params moved by each sampled param (itself if an input, and functions of it)
+        self._moved_inputs = [
+            set(dependence[p]) | ({p} if p in inputs else set()) for p in self.names
+        ]
         if self._function_inputs:
             self.log.info(
                 "Input parameter(s) %s are functions of sampled parameters: their "
@@ -204,9 +221,15 @@ class PosteriorGradient:
         grad = np.zeros(len(self.names))
         for name in self.analytic:
             like = self.model.likelihood[name]
-            for p, g in like.logp_gradient(**self._like_inputs(like, inputs)).items():
+            like_grad = like.logp_gradient(**self._like_inputs(like, inputs))
+            columns = self.columns_without_gradient(name, like_grad)
+            contribution = np.zeros(len(self.names))
+            for p, g in like_grad.items():
                 if p in jac:
-                    grad += float(g) * jac[p]
+                    contribution += float(g) * jac[p]
+            if columns:
+                contribution[columns] = self._numeric_like_gradient(name, x, columns)[columns]
+            grad += contribution
         for name in self.numeric:
             grad += self._numeric_like_gradient(name, x)
         if not self.ignore_prior:
@@ -218,9 +241,29 @@ class PosteriorGradient:
         loglikes = self.model.loglikes(x, as_dict=True, return_derived=False)
         return float(loglikes[name])
 
-    def _numeric_like_gradient(self, name, x):
+    def columns_without_gradient(self, name, names):
+        """Sampled-param indices whose derivative of analytic likelihood ``name`` needs
+        finite differences: those moving an input it uses that is not in ``names``
+        (the inputs its ``logp_gradient``/``logp_fisher`` covers)."""
+        key = (name, frozenset(names))
+        if key not in self._fd_columns:
+            used = self._like_inputs_used[name]
+            columns = [j for j in self.depends[name]
+                       if (self._moved_inputs[j] & used) - set(names)]
+            if columns:
+                self.log.info(
+                    "Likelihood '%s' gives no analytic derivative in input(s) %s: finite "
+                    "differences of it in sampled parameter(s) %s.", name,
+                    sorted(set().union(*(self._moved_inputs[j] & used for j in columns))
+                           - set(names)),
+                    [self.names[j] for j in columns],
+                )
+            self._fd_columns[key] = columns
+        return self._fd_columns[key]
+
+    def _numeric_like_gradient(self, name, x, columns=None):
         grad = np.zeros(len(self.names))
-        for j in self.depends[name]:
+        for j in self.depends[name] if columns is None else columns:
             h = self.fd_step * self.scales[j]
             step = np.zeros_like(x)
             step[j] = h
@@ -254,8 +297,9 @@ class PosteriorGradient:
 
         Likelihoods with ``logp_fisher``: J^T C^-1 J mapped to sampled parameters
         with the input Jacobian (Gauss-Newton: exact for a model linear in x, and
-        at a zero-residual minimum). Other likelihoods, external and non-Gaussian
-        priors: second differences. Uniform priors add nothing, Gaussian 1/sigma^2
+        at a zero-residual minimum). Other likelihoods (and those whose
+        ``logp_fisher`` misses an input they use, see `columns_without_gradient`),
+        external and non-Gaussian priors: second differences. Uniform priors add nothing, Gaussian 1/sigma^2
         (unless ``ignore_prior``). ``numeric=False`` skips the likelihoods that need
         model evaluations (for a cheap approximate matrix).
         """
@@ -274,6 +318,9 @@ class PosteriorGradient:
                 by_differences.append(name)
                 continue
             names, like_fisher = like.logp_fisher(**self._like_inputs(like, inputs))
+            if self.columns_without_gradient(name, names) and numeric:
+                by_differences.append(name)
+                continue
             t = np.array([jac.get(p, np.zeros(n)) for p in names])
             matrix += t.T @ np.asarray(like_fisher, dtype=float) @ t
         for name in by_differences if numeric else []:

@@ -5,8 +5,8 @@ import pytest
 from cobaya.log import LoggedError
 from cobaya.model import get_model
 from cobaya.run import run
-
 from cobaya_fixtures import LIKE, THEORY, simple_info
+
 from cobaya_szlite.posterior_gradient import PosteriorGradient
 
 #: A likelihood without gradients (finite-difference fallback), on two theory inputs.
@@ -101,6 +101,10 @@ def test_unused_sampled_param_is_refused():
         ({"start_from": "/nonexistent/chains/run"}, "start_from"),
         ({"method": "bobyqa"}, "Unknown method"),
         ({"best_of": 0}, "best_of"),
+        ({"ftol": -1}, "'ftol' must be a finite number > 0"),
+        ({"fisher_steps": -1}, "'fisher_steps' must be an integer >= 0"),
+        ({"override_scipy": [1]}, "'scipy_options' must be a dict"),
+        ({"fd_step": 0}, "'fd_step' must be a number > 0"),
     ],
 )
 def test_bad_sampler_options(options, message, caplog):

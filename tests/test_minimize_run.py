@@ -6,10 +6,8 @@ import os
 import numpy as np
 import pytest
 from cobaya.run import run
-from getdist.types import BestFit
-
 from cobaya_fixtures import LIKE, TRUTH, load_yaml
-from cobaya_szlite.posterior_gradient import PosteriorGradient
+from getdist.types import BestFit
 
 SAMPLER = "cobaya_szlite.GradMinimize"
 SAMPLED = ["sigma8", "omega_cdm", "B"]
@@ -27,7 +25,7 @@ def _info(prefix, data_file, sampler=None, **options):
 @pytest.fixture(scope="module")
 def noiseless(tmp_path_factory):
     prefix = tmp_path_factory.mktemp("gm") / "noiseless"
-    updated, sampler = run(_info(prefix, "bandpowers_noiseless.txt"))
+    _, sampler = run(_info(prefix, "bandpowers_noiseless.txt"))
     return prefix, sampler
 
 
@@ -40,12 +38,19 @@ def test_noiseless_minimum_is_the_truth(noiseless):
     for name, width in zip(products["covmat_params"], sigma):
         assert abs(minimum[name] - TRUTH[name]) < 1e-3 * width, name
     assert products["n_evals"] < 30 and products["n_grad_evals"] <= products["n_evals"]
+    # the result object is minimize_with_fisher's, for the one start
+    result = products["result_object"]
+    assert result.nfev == products["n_evals"] and result.success
+    np.testing.assert_array_equal(result.x, [minimum[p] for p in SAMPLED])
+    assert result.fun == pytest.approx(minimum["minuslogpost"], abs=1e-10)
+    np.testing.assert_array_equal(products["X0"], result.baseline)
     # the same files as Cobaya's minimize, readable by getdist
     assert os.path.exists(f"{prefix}.minimum.txt")
     best = BestFit(f"{prefix}.minimum")
     assert best.parWithName("sigma8").best_fit == pytest.approx(minimum["sigma8"], rel=1e-8)
     assert -best.logLike == pytest.approx(-minimum["minuslogpost"], abs=1e-6)
-    header = open(f"{prefix}.covmat").readline().lstrip("#").split()
+    with open(f"{prefix}.covmat", encoding="utf-8") as stream:
+        header = stream.readline().lstrip("#").split()
     assert header == SAMPLED
     np.testing.assert_allclose(np.loadtxt(f"{prefix}.covmat"), products["covmat"], rtol=1e-12)
 
@@ -100,3 +105,14 @@ def test_noisy_minimum_no_worse_than_cobaya_minimize(tmp_path):
     ours = grad.products()["minimum"]["minuslogpost"]
     cobaya = bobyqa.products()["minimum"]["minuslogpost"]
     assert ours <= cobaya + 0.01
+
+
+def test_whitened_stage_short_of_the_minimum_is_not_accepted(tmp_path):
+    """Without Fisher steps, the whitened L-BFGS-B stage alone stopped 1.19 above the
+    minimum of -ln P on this mock (a "relative reduction" stop, reported as success);
+    it is now followed by the box stage, which reaches the truth (chi^2 < 1e-4)."""
+    _, sampler = run(_info(tmp_path / "no_steps", "bandpowers_noiseless.txt", fisher_steps=0))
+    products = sampler.products()
+    stages = [stage["coordinates"] for stage in products["result_object"].stages]
+    assert stages == ["whitened", "box"]
+    assert products["minimum"]["chi2"] < 1e-4
