@@ -19,6 +19,8 @@ mode) and prints
   follows from sigma8 and omega_cdm, and -2 ln L is minimised over sigma8, omega_cdm (with
   H0 kept inside its prior) and the amplitudes; the 68% interval is where -2 ln L rises
   by 1 above its minimum;
+- for ``varying``, the ratio of the published reference trispectrum (the fixed covariance
+  of ``trispectrum: reference``) to the engine's at the points of the sigma8 profile;
 - at the maximum-likelihood point, the engine tSZ spectrum against the Planck team's
   best-fit tSZ model and foreground-subtracted points (``class_sz_Planck2015.txt``).
 
@@ -222,6 +224,17 @@ def _print_row(label: str, row: dict) -> None:
           f"{row['A_IR']:.3f} | {row['chi2']:.3f} | {row['lndet']:.3f} | {row['m2lnL']:.3f} |")
 
 
+def reference_ratio(profiler: _Profiler, row: dict) -> np.ndarray:
+    """Diagonal of the published reference trispectrum over the engine's at ``row`` (18 bins)."""
+    like = profiler.like
+    profiler.evaluate(row["sigma8"], row["omega_cdm"], row["H0"])
+    engine = np.diag(like.covariance() - like._gaussian_cov)
+    path = os.path.join(like.data_folder, like.trispectrum_file)
+    keep = like.data.selection if like.data.selection is not None else slice(None)
+    reference = np.diag(np.loadtxt(path))[keep] / (4 * np.pi * float(like.f_sky))
+    return reference / engine
+
+
 def compare_with_planck(model: Model, best: dict, folder: str) -> None:
     """Engine tSZ spectrum at ``best`` against the Planck team's best-fit tSZ model and points."""
     table = np.loadtxt(os.path.join(folder, "class_sz_Planck2015.txt"))[:18]
@@ -255,8 +268,16 @@ def profile(data_folder: str | None, trispectrum: str | None) -> None:
     header = ("| sigma8 | omega_cdm | H0 | Omega_m | F_sz | A_CIB | A_RS | A_IR | chi2 | "
               "ln det term | -2 ln L |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"## trispectrum: {mode}\n\nProfile in sigma8 (fixed):\n\n| fixed " + header)
-    for value in SIGMA8_GRID:
-        _print_row(f"sigma8 = {value}", profiler.profile("sigma8", value))
+    sigma8_rows = [profiler.profile("sigma8", value) for value in SIGMA8_GRID]
+    for value, row in zip(SIGMA8_GRID, sigma8_rows):
+        _print_row(f"sigma8 = {value}", row)
+    like_ell = profiler.like.data.ell
+    if mode == "varying":
+        print("\nReference trispectrum / engine trispectrum (diagonal) at these points:")
+        for value, row in zip(SIGMA8_GRID, sigma8_rows):
+            ratio = reference_ratio(profiler, row)
+            print(f"  sigma8 = {value}: ell = {like_ell[0]:g}: {ratio[0]:.2f}, ell = {like_ell[-1]:g}: "
+                  f"{ratio[-1]:.2f}, median {np.median(ratio):.2f}")
     print("\nProfile in F_sz (fixed):\n\n| fixed " + header)
     rows = []
     for value in F_SZ_GRID:
