@@ -2,6 +2,7 @@
 
     python docs/planck2015_results.py summary [chains/planck2015_mcmc [chains/planck2015_mcmc_reference]]
     python docs/planck2015_results.py profile [--data-folder DIR] [--trispectrum varying]
+                                              [--fiducial sigma8=0.712 omega_cdm=0.1397 H0=68.17]
 
 ``summary`` prints the marginalised constraints of finished chains (getdist, 30% burn-in)
 and, at the best sample of each chain, the pure chi^2 (without the log-determinant term
@@ -10,7 +11,7 @@ docs/triangle_planck2015.png.
 
 ``profile`` uses the model of yaml/planck2015_minimize.yaml (its sampler block is
 ignored; ``--data-folder`` overrides ``data_folder``, ``--trispectrum`` the covariance
-mode) and prints
+mode, ``--fiducial`` the point of ``trispectrum: fiducial``) and prints
 
 - the profile likelihood in sigma8: at fixed sigma8, -2 ln L minimised over omega_cdm,
   H0 and the foreground amplitudes, split into chi^2 and the log-determinant term
@@ -252,7 +253,7 @@ def compare_with_planck(model: Model, best: dict, folder: str) -> None:
           f"ours {chi2_ours:.1f}, Planck best-fit model {chi2_planck:.1f}")
 
 
-def profile(data_folder: str | None, trispectrum: str | None) -> None:
+def profile(data_folder: str | None, trispectrum: str | None, fiducial: dict | None = None) -> None:
     """Profile likelihoods in sigma8 and F_sz and the Planck comparison (module docstring)."""
     info = yaml_load_file(os.path.join(ROOT, "yaml", "planck2015_minimize.yaml"))
     info.pop("sampler", None)
@@ -262,6 +263,8 @@ def profile(data_folder: str | None, trispectrum: str | None) -> None:
         like_info["data_folder"] = data_folder
     if trispectrum:
         like_info["trispectrum"] = trispectrum
+    if fiducial:
+        like_info["fiducial"] = fiducial
     model = get_model(info)
     profiler = _Profiler(model)
     mode = profiler.like.trispectrum
@@ -290,10 +293,9 @@ def profile(data_folder: str | None, trispectrum: str | None) -> None:
     f_best, f_low, f_high = _interval(f_values, m2lnl)
     print(f"\nF_sz (profile likelihood) = {f_best:.4f} +{f_high - f_best:.4f} -{f_best - f_low:.4f} "
           f"(Delta -2 ln L = 1), 68% interval [{f_low:.4f}, {f_high:.4f}]")
-    best = min(rows, key=lambda r: r["m2lnL"])
     refined = profiler.profile("F_sz", f_best)
-    if refined is not None and refined["m2lnL"] < best["m2lnL"]:
-        best = refined
+    candidates = rows + sigma8_rows + ([refined] if refined is not None else [])
+    best = min(candidates, key=lambda r: r["m2lnL"])
     print("\nMaximum likelihood:\n\n| point " + header)
     _print_row("best fit", best)
     print()
@@ -310,11 +312,16 @@ def main() -> None:
                                 help="folder with the Planck files (default: the YAML's)")
     profile_parser.add_argument("--trispectrum", default=None,
                                 help="covariance mode (default: the YAML's)")
+    profile_parser.add_argument("--fiducial", nargs="+", default=None, metavar="NAME=VALUE",
+                                help="point of trispectrum: fiducial (SZTheory input names)")
     args = parser.parse_args()
     if args.command == "summary":
         summary(args.roots)
     else:
-        profile(args.data_folder, args.trispectrum)
+        fiducial = None
+        if args.fiducial:
+            fiducial = {k: float(v) for k, v in (item.split("=", 1) for item in args.fiducial)}
+        profile(args.data_folder, args.trispectrum, fiducial)
 
 
 if __name__ == "__main__":
