@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from cobaya.run import run
 from cobaya.yaml import yaml_load_file
-from cobaya_fixtures import PLANCK_FOLDER, REPO
+from cobaya_fixtures import PLANCK_FOLDER, REPO, needs_planck_data
 
 MINIMIZE_YAML = os.path.join(REPO, "yaml", "planck2015_minimize.yaml")
 LIKE = "cobaya_szlite.Planck2015TSZ"
@@ -30,7 +30,7 @@ def test_shipped_minimize_yaml_is_reproducible():
     assert options["best_of"] >= 2
 
 
-@pytest.mark.skipif(not os.path.isdir(PLANCK_FOLDER), reason="shared Planck 2015 tSZ data absent")
+@needs_planck_data
 def test_best_fit_is_the_documented_maximum():
     """Two seeds reach the same minimum, the one the docs quote, on the prior corner.
 
