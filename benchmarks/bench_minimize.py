@@ -102,7 +102,7 @@ def problem_info(args):
     path = os.path.join(ROOT, "yaml", "planck2015_minimize.yaml")
     info = yaml_load_file(path)
     like = info["likelihood"]["cobaya_szlite.Planck2015TSZ"]
-    like["data_folder"] = os.path.join(ROOT, like["data_folder"])
+    like["data_folder"] = args.data_folder
     if args.trispectrum:
         like["trispectrum"] = args.trispectrum
         path += f" with trispectrum: {args.trispectrum}"
@@ -126,11 +126,18 @@ def main():
     parser.add_argument("--yaml", default=None, help="any YAML (overrides --problem)")
     parser.add_argument("--trispectrum", default="reference",
                         help="planck: trispectrum option ('' keeps the YAML's)")
+    parser.add_argument("--data-folder", default=os.environ.get("COBAYA_SZLITE_PLANCK2015_DATA"),
+                        help="Planck 2015 tSZ files for --problem planck (default: "
+                        "$COBAYA_SZLITE_PLANCK2015_DATA; unset: the cobaya-install folder, "
+                        "which needs --packages-path)")
+    parser.add_argument("--packages-path", default=None, help="Cobaya packages path")
     parser.add_argument("--starts", type=int, default=5)
     parser.add_argument("--rhoend", type=float, nargs="+", default=[0.05, 0.01, 0.003, 1e-3])
     args = parser.parse_args()
     info, label_yaml = problem_info(args)
     info.pop("output", None)
+    if args.packages_path:
+        info["packages_path"] = args.packages_path
     info["debug"] = False
     info["stop_at_error"] = True
     _instrument()
