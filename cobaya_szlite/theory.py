@@ -18,6 +18,7 @@ gradient take all 12 input params, or only those listed in the requirement's
 
 import functools
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -25,7 +26,8 @@ import numpy as np
 from cobaya.log import LoggedError
 from cobaya.theory import Theory
 
-from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy, cl_yy_trispectrum, validate
+from .engine import (CosmoParams, Precision, PrecisionWarning, ProfileParamsA10, cl_yy,
+                     cl_yy_trispectrum, make_precision, validate)
 
 __all__ = ["SZTheory", "INPUT_PARAMS"]
 
@@ -179,16 +181,6 @@ class SZTheory(Theory):
                 unknown,
                 list(Precision._fields),
             )
-        defaults = Precision()
-        try:
-            converted = {
-                key: (int(value) if isinstance(getattr(defaults, key), int) else float(value))
-                for key, value in settings.items()
-            }
-            self._precision = Precision(**{**defaults._asdict(), **converted})
-            validate(CosmoParams(), ProfileParamsA10(), precision=self._precision)
-        except (TypeError, ValueError) as excpt:
-            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", settings, excpt)
         if not 0 < float(self.ell_min) < float(self.ell_max):
             raise LoggedError(
                 self.log,
@@ -196,6 +188,16 @@ class SZTheory(Theory):
                 self.ell_min,
                 self.ell_max,
             )
+        # the profile table is sized for the largest multipole this theory accepts
+        settings.setdefault("ell_max", float(self.ell_max))
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", PrecisionWarning)
+                self._precision = make_precision(**settings)
+        except (TypeError, ValueError) as excpt:
+            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt)
+        for warning in caught:
+            self.log.warning("%s", warning.message)
         self._ells = np.zeros(0)
         self._function = None
         self._tll_ells = np.zeros(0)

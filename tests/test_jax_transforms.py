@@ -94,7 +94,7 @@ def test_pytree_round_trip(cosmo, profile):
 def test_precision_is_static_under_jit(cosmo, profile):
     """Passing a Precision positionally into a jitted function works (it has no leaves)."""
     f = jax.jit(sz.cl_yy)
-    small = sz.Precision(n_z=21, n_m=21, n_x=100, n_k=64)
+    small = sz.Precision(n_z=21, n_m=21, n_x=100, n_k=100)
     a = f(cosmo, profile, ELL[:3], small)
     b = sz.cl_yy(cosmo, profile, ELL[:3], small)
     np.testing.assert_allclose(a[0], b[0], rtol=1e-12)

@@ -3,7 +3,16 @@
 Units are physical and h-free: Mpc, Msun, k in 1/Mpc. Nothing here imports Cobaya.
 """
 
-from .params import CosmoParams, Precision, ProfileParamsA10
+from .params import CosmoParams, ProfileParamsA10
+from .precision import (
+    PRECISION_LIMITS,
+    SIZING_B_MIN,
+    Precision,
+    PrecisionWarning,
+    check_precision,
+    make_precision,
+    required_q_max,
+)
 from .background import (
     E_z,
     Omega_m_z,
@@ -29,6 +38,12 @@ __all__ = [
     "CosmoParams",
     "ProfileParamsA10",
     "Precision",
+    "PrecisionWarning",
+    "PRECISION_LIMITS",
+    "SIZING_B_MIN",
+    "make_precision",
+    "check_precision",
+    "required_q_max",
     "E_z",
     "Omega_m_z",
     "angular_diameter_distance",

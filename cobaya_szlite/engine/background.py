@@ -32,6 +32,22 @@ def density_fractions(cosmo):
     return om, orad, 1.0 - om - orad
 
 
+def _e_of_z(z, cosmo, xp):
+    """E(z) with array module `xp` (jax.numpy traced, numpy for static sizing)."""
+    om, orad, ol = density_fractions(cosmo)
+    zp1 = 1.0 + xp.asarray(z)
+    return xp.sqrt(om * zp1**3 + orad * zp1**4 + ol)
+
+
+def _chi_of_z(z, cosmo, xp):
+    """chi(z) [Mpc] by the 48-point Gauss-Legendre rule, with array module `xp`."""
+    z = xp.asarray(z, dtype=float)
+    half = 0.5 * z[..., None]
+    zz = half * (1.0 + _GL_X)
+    integral = half[..., 0] * xp.sum(_GL_W / _e_of_z(zz, cosmo, xp), axis=-1)
+    return C_KM_S / cosmo.H0 * integral
+
+
 @jax.jit
 def E_z(z, cosmo):
     """Dimensionless expansion rate E(z) = H(z) / H0.
@@ -46,9 +62,7 @@ def E_z(z, cosmo):
     -------
     Array of the shape of `z`.
     """
-    om, orad, ol = density_fractions(cosmo)
-    zp1 = 1.0 + jnp.asarray(z)
-    return jnp.sqrt(om * zp1**3 + orad * zp1**4 + ol)
+    return _e_of_z(z, cosmo, jnp)
 
 
 @jax.jit
@@ -65,11 +79,7 @@ def comoving_distance(z, cosmo):
 
     A 48-point Gauss-Legendre rule on [0, z] (relative error < 1e-12 for z < 10).
     """
-    z = jnp.asarray(z, dtype=float)
-    half = 0.5 * z[..., None]
-    zz = half * (1.0 + _GL_X)
-    integral = half[..., 0] * jnp.sum(_GL_W / E_z(zz, cosmo), axis=-1)
-    return C_KM_S / cosmo.H0 * integral
+    return _chi_of_z(z, cosmo, jnp)
 
 
 @jax.jit

@@ -16,7 +16,7 @@ import numpy as np
 from .background import E_z, angular_diameter_distance, h_of, rho_crit
 from .constants import Y_PER_EV_CM3_MPC
 from .halos import r500
-from .params import Precision
+from .precision import Precision, q_table
 from .quadrature import lagrange4_interp, cubic_sinc_transform_weights
 
 P500_NORM_EV_CM3 = 1.65
@@ -79,9 +79,7 @@ def fourier_table(precision):
     The ln q spacing is one third of the ln M spacing, because q at fixed (ell, z)
     scales as r500 ~ M^(1/3): moving one mass node moves q by exactly one table row.
     """
-    dln_q = mass_step(precision) / 3.0
-    ln_q0 = np.log(precision.q_min)
-    n_q = int(np.ceil(np.log(precision.q_max / precision.q_min) / dln_q)) + 1
+    ln_q0, dln_q, n_q = q_table(precision)
     q = np.exp(ln_q0 + dln_q * np.arange(n_q))
     x_hi = X_INF if np.isinf(precision.x_out) else precision.x_out
     x = np.geomspace(X_MIN, x_hi, precision.n_x)

@@ -29,7 +29,7 @@ from .linear_power import (
     sigma_on_mass_grid,
     transfer_eh98,
 )
-from .params import Precision
+from .precision import Precision, check_precision
 from .pressure import FourierTable, fourier_on_table, fourier_table, y_prefactor_m, y_prefactor_z
 from .quadrature import lagrange4_interp, simpson_weights
 from .validate import physical_mask
@@ -49,7 +49,8 @@ class Grids(NamedTuple):
 
 @lru_cache(maxsize=16)
 def grids(precision):
-    """Build the `Grids` of `precision` once (cached per Precision)."""
+    """Build the `Grids` of `precision` once (cached per Precision; refuses a bad one)."""
+    check_precision(precision)
     ln_z = np.linspace(np.log(precision.z_min), np.log(precision.z_max), precision.n_z)
     z = np.exp(ln_z)
     z_weights = simpson_weights(precision.n_z, ln_z[1] - ln_z[0]) * z

@@ -9,7 +9,10 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+from .background import angular_diameter_distance
 from .constants import OMEGA_R_H2
+from .halos import r500
+from .precision import Precision, check_precision, q_table
 
 _COSMO_RULES = (
     ("omega_b", "omega_b > 0", lambda c: c.omega_b > 0),
@@ -50,23 +53,6 @@ def physical_mask(cosmo, profile, x_out):
     return ok
 
 
-def _check_precision(precision):
-    p = precision
-    checks = (
-        ("z_min", "0 < z_min < z_max", 0 < p.z_min < p.z_max),
-        ("m_min", "0 < m_min < m_max [Msun]", 0 < p.m_min < p.m_max),
-        ("x_out", "x_out > 0 (math.inf allowed)", p.x_out > 0),
-        ("n_z", "odd integer >= 3", isinstance(p.n_z, int) and p.n_z >= 3 and p.n_z % 2 == 1),
-        ("n_m", "odd integer >= 3", isinstance(p.n_m, int) and p.n_m >= 3 and p.n_m % 2 == 1),
-        ("n_x", "integer >= 16", isinstance(p.n_x, int) and p.n_x >= 16),
-        ("n_k", "integer >= 16", isinstance(p.n_k, int) and p.n_k >= 16),
-        ("q_min", "0 < q_min < q_max", 0 < p.q_min < p.q_max),
-    )
-    for name, allowed, ok in checks:
-        if not ok:
-            raise ValueError(f"Precision.{name} = {getattr(p, name)!r} is not allowed: need {allowed}")
-
-
 def validate(cosmo, profile, ell=None, precision=None):
     """Raise ValueError naming the first parameter outside its allowed range.
 
@@ -82,7 +68,7 @@ def validate(cosmo, profile, ell=None, precision=None):
     """
     x_out = math.inf if precision is None else precision.x_out
     if precision is not None:
-        _check_precision(precision)
+        check_precision(precision, warn=False)
     for name, value in zip(type(cosmo)._fields, cosmo):
         if not np.all(np.isfinite(value)):
             raise ValueError(f"CosmoParams.{name} = {value!r} is not finite")
@@ -101,3 +87,21 @@ def validate(cosmo, profile, ell=None, precision=None):
         ell = np.asarray(ell, dtype=float)
         if ell.size == 0 or not np.all(np.isfinite(ell)) or np.any(ell <= 0):
             raise ValueError(f"ell must be finite and > 0, got min {np.min(ell) if ell.size else 'empty'}")
+        _check_table_covers(cosmo, profile, ell, Precision() if precision is None else precision)
+
+
+def _check_table_covers(cosmo, profile, ell, precision):
+    """Raise ValueError if the q table of `precision` cannot reach max(ell) at this point."""
+    table = q_table(precision)
+    z = np.geomspace(precision.z_min, precision.z_max, precision.n_z)
+    ratio = np.asarray(r500(precision.m_max / profile.B, z, cosmo)) / np.asarray(angular_diameter_distance(z, cosmo))
+    ell_top = float(np.max(ell))
+    top_row = (np.log((ell_top + 0.5) * np.max(ratio)) - table.ln_q0) / table.dln_q
+    if top_row > table.n_q - 3:
+        q_needed = (ell_top + 0.5) * float(np.max(ratio))
+        raise ValueError(
+            f"ell = {ell_top:g} needs the profile transform up to q = {q_needed:.3g} at this point "
+            f"(B = {float(profile.B):g}, H0 = {float(cosmo.H0):g}), beyond the table of this "
+            f"Precision (q_max = {precision.q_max}, ell_max = {precision.ell_max:g}): raise "
+            f"Precision.ell_max (automatic q_max) or Precision.q_max"
+        )
