@@ -171,7 +171,8 @@ class SZTheory(Theory):
     n_ell_default: int
 
     def initialize(self):
-        """Check the options and build the engine `Precision`."""
+        """Enable float64 in JAX, check the options and build the engine `Precision`."""
+        jax.config.update("jax_enable_x64", True)
         settings = dict(self.precision or {})
         unknown = sorted(set(settings) - set(Precision._fields))
         if unknown:

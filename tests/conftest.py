@@ -7,7 +7,9 @@ import jax
 import numpy as np
 import pytest
 
-import cobaya_szlite as sz
+jax.config.update("jax_enable_x64", True)  # the engine needs float64; importing it does not switch it on
+
+import cobaya_szlite as sz  # noqa: E402
 
 #: Multipoles used across the engine tests (the range the issue names: 10 <= ell <= 5000).
 ELL = np.geomspace(10.0, 5000.0, 30)

@@ -1,16 +1,19 @@
 """Parameter containers of the engine.
 
 `CosmoParams` and `ProfileParamsA10` are NamedTuple pytrees: every field is a
-leaf that `jax.grad`, `jax.jacfwd` and `jax.vmap` can act on. `Precision` holds
-static settings (ranges and grid sizes); it is registered as a pytree with no
-leaves, so `jax.jit` treats it as a compile-time constant wherever it is passed.
+leaf that `jax.grad`, `jax.jacfwd` and `jax.vmap` can act on. `HaloModel` (the
+component choices) and `Precision` (ranges and grid sizes, in precision.py) are
+static: registered as pytrees with no leaves, so `jax.jit` treats them as
+compile-time constants wherever they are passed.
 """
 
 from typing import NamedTuple
 
+import jax
+
 from .precision import Precision
 
-__all__ = ["CosmoParams", "ProfileParamsA10", "Precision"]
+__all__ = ["CosmoParams", "HaloModel", "Precision", "ProfileParamsA10"]
 
 
 class CosmoParams(NamedTuple):
@@ -64,3 +67,31 @@ class ProfileParamsA10(NamedTuple):
     beta: float = 5.4807
     alpha_p: float = 0.12
     B: float = 1.25
+
+
+class HaloModel(NamedTuple):
+    """Static choice of the halo-model components (hashable; no pytree leaves).
+
+    Parameters
+    ----------
+    linear_power : str
+        Linear matter power spectrum backend, a key of
+        `cobaya_szlite.engine.linear_power.LINEAR_POWER_BACKENDS` ("eh98":
+        Eisenstein & Hu 1998 with baryon wiggles).
+    mass_function : str
+        Multiplicity function, a key of `cobaya_szlite.engine.mass_function.MASS_FUNCTIONS`
+        ("tinker08": Tinker et al. 2008).
+    bias : str
+        Linear halo bias, a key of `cobaya_szlite.engine.mass_function.BIASES`
+        ("tinker10": Tinker et al. 2010).
+
+    The pressure profile is not named here: it follows the type of the profile
+    parameters passed to `cl_yy` (see `cobaya_szlite.engine.profiles`).
+    """
+
+    linear_power: str = "eh98"
+    mass_function: str = "tinker08"
+    bias: str = "tinker10"
+
+
+jax.tree_util.register_static(HaloModel)

@@ -11,8 +11,11 @@ import numpy as np
 
 from .background import angular_diameter_distance
 from .constants import OMEGA_R_H2
-from .halos import r500
+from .grids import grids
 from .precision import Precision, check_precision, q_table
+from .profiles import profile_component
+
+__all__ = ["physical_mask", "validate"]
 
 _COSMO_RULES = (
     ("omega_b", "omega_b > 0", lambda c: c.omega_b > 0),
@@ -27,42 +30,46 @@ _COSMO_RULES = (
     ("sigma8", "sigma8 > 0", lambda c: c.sigma8 > 0),
 )
 
-_PROFILE_RULES = (
-    ("P0", "P0 > 0", lambda p, x_out: p.P0 > 0),
-    ("c500", "c500 > 0", lambda p, x_out: p.c500 > 0),
-    ("alpha", "alpha > 0", lambda p, x_out: p.alpha > 0),
-    ("gamma", "gamma < 3 (integrable centre)", lambda p, x_out: p.gamma < 3),
-    ("beta", "beta > gamma", lambda p, x_out: p.beta > p.gamma),
-    (
-        "beta",
-        "beta > 3 when x_out = inf (finite total pressure)",
-        lambda p, x_out: (p.beta > 3) | (x_out < math.inf),
-    ),
-    ("alpha_p", "|alpha_p| < 1", lambda p, x_out: jnp.abs(p.alpha_p) < 1),
-    ("B", "B > 0", lambda p, x_out: p.B > 0),
-)
+def physical_mask(cosmo, profile, x_out: float):
+    """Traced boolean: True where every parameter is inside its allowed range.
 
+    Parameters
+    ----------
+    cosmo : CosmoParams
+    profile : NamedTuple
+        Parameters of a registered profile (its component's `RULES` apply).
+    x_out : float
+        Static truncation radius (some profile rules depend on it).
 
-def physical_mask(cosmo, profile, x_out):
-    """Traced boolean: True where every parameter is inside its allowed range."""
+    Returns
+    -------
+    Array, bool scalar
+    """
     ok = jnp.array(True)
     for _, _, rule in _COSMO_RULES:
         ok = ok & rule(cosmo)
-    for _, _, rule in _PROFILE_RULES:
+    for _, _, rule in profile_component(profile).RULES:
         ok = ok & rule(profile, x_out)
     return ok
 
 
-def validate(cosmo, profile, ell=None, precision=None):
+def validate(cosmo, profile, ell=None, precision: Precision | None = None) -> None:
     """Raise ValueError naming the first parameter outside its allowed range.
 
     Parameters
     ----------
     cosmo : CosmoParams
-    profile : ProfileParamsA10
+    profile : ProfileParamsA10 or another registered profile pytree
     ell : array_like, optional
-        Multipoles; all must be finite and > 0.
+        Multipoles; all must be finite and > 0, and inside the profile table of
+        `precision` (default `Precision()`) at this point.
     precision : Precision, optional
+        Also checked against its hard limits.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter (or setting), its value and the allowed range.
 
     Eager (concrete values only); inside `jax.jit` use the non-finite output of `cl_yy`.
     """
@@ -72,17 +79,16 @@ def validate(cosmo, profile, ell=None, precision=None):
     for name, value in zip(type(cosmo)._fields, cosmo):
         if not np.all(np.isfinite(value)):
             raise ValueError(f"CosmoParams.{name} = {value!r} is not finite")
+    kind = type(profile).__name__
     for name, value in zip(type(profile)._fields, profile):
         if not np.all(np.isfinite(value)):
-            raise ValueError(f"ProfileParamsA10.{name} = {value!r} is not finite")
+            raise ValueError(f"{kind}.{name} = {value!r} is not finite")
     for name, allowed, rule in _COSMO_RULES:
         if not np.all(rule(cosmo)):
             raise ValueError(f"CosmoParams.{name} = {getattr(cosmo, name)!r} is outside the allowed range: {allowed}")
-    for name, allowed, rule in _PROFILE_RULES:
+    for name, allowed, rule in profile_component(profile).RULES:
         if not np.all(rule(profile, x_out)):
-            raise ValueError(
-                f"ProfileParamsA10.{name} = {getattr(profile, name)!r} is outside the allowed range: {allowed}"
-            )
+            raise ValueError(f"{kind}.{name} = {getattr(profile, name)!r} is outside the allowed range: {allowed}")
     if ell is not None:
         ell = np.asarray(ell, dtype=float)
         if ell.size == 0 or not np.all(np.isfinite(ell)) or np.any(ell <= 0):
@@ -90,18 +96,23 @@ def validate(cosmo, profile, ell=None, precision=None):
         _check_table_covers(cosmo, profile, ell, Precision() if precision is None else precision)
 
 
-def _check_table_covers(cosmo, profile, ell, precision):
+def _check_table_covers(cosmo, profile, ell, precision: Precision) -> None:
     """Raise ValueError if the q table of `precision` cannot reach max(ell) at this point."""
+    component = profile_component(profile)
+    if not component.SELF_SIMILAR:
+        return
+    g = grids(precision)
     table = q_table(precision)
-    z = np.geomspace(precision.z_min, precision.z_max, precision.n_z)
-    ratio = np.asarray(r500(precision.m_max / profile.B, z, cosmo)) / np.asarray(angular_diameter_distance(z, cosmo))
+    ratio = np.max(
+        np.asarray(component.scale_radius(g.mass[-1], g.z, cosmo, profile))
+        / np.asarray(angular_diameter_distance(g.z, cosmo))
+    )
     ell_top = float(np.max(ell))
-    top_row = (np.log((ell_top + 0.5) * np.max(ratio)) - table.ln_q0) / table.dln_q
+    top_row = (np.log((ell_top + 0.5) * ratio) - table.ln_q0) / table.dln_q
     if top_row > table.n_q - 3:
-        q_needed = (ell_top + 0.5) * float(np.max(ratio))
         raise ValueError(
-            f"ell = {ell_top:g} needs the profile transform up to q = {q_needed:.3g} at this point "
-            f"(B = {float(profile.B):g}, H0 = {float(cosmo.H0):g}), beyond the table of this "
-            f"Precision (q_max = {precision.q_max}, ell_max = {precision.ell_max:g}): raise "
-            f"Precision.ell_max (automatic q_max) or Precision.q_max"
+            f"ell = {ell_top:g} needs the profile transform up to q = {(ell_top + 0.5) * ratio:.3g} "
+            f"at this point, beyond the table of this Precision (q_max = {precision.q_max}, "
+            f"ell_max = {precision.ell_max:g}): raise Precision.ell_max (automatic q_max) or "
+            f"Precision.q_max"
         )
