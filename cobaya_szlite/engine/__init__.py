@@ -19,7 +19,6 @@ from .background import (
     growth_factor,
     rho_crit,
 )
-from .grids import Grids, grids
 from .halos import delta_mean, lagrangian_radius, r500
 from .linear_power import (
     dlnsigma_dlnR,
@@ -57,7 +56,6 @@ __all__ = [
     "X64_LINE",
     "CosmoParams",
     "E_z",
-    "Grids",
     "HaloModel",
     "Omega_m_z",
     "Precision",
@@ -74,7 +72,6 @@ __all__ = [
     "dlnsigma_dlnR",
     "dndlnM",
     "gnfw_shape",
-    "grids",
     "growth_factor",
     "halo_bias",
     "lagrangian_radius",
