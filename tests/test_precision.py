@@ -42,7 +42,6 @@ def test_outside_hard_limits_is_refused_naming_field_and_range(name, value):
         ({"x_out": 0.01}, "Precision.x_out = 0.01 is outside"),
         ({"m_min": 1.0}, "Precision.m_min = 1.0 is outside"),
         ({"n_z": 60}, "must be odd"),
-        ({"n_x": "400"}, "is not a number"),
         ({"z_min": math.nan}, "Precision.z_min = nan"),
         ({"z_min": 0.05, "z_max": 0.04}, "outside"),
         ({"nz": 61}, "Unknown Precision field(s) ['nz']"),
@@ -52,6 +51,11 @@ def test_issue_examples_are_refused(settings, text):
     with pytest.raises(ValueError) as err:
         sz.make_precision(**settings)
     assert text in str(err.value)
+
+
+def test_non_number_is_a_type_error():
+    with pytest.raises(TypeError, match="Precision.n_x = '400' is not a number"):
+        sz.make_precision(n_x="400")
 
 
 def test_integral_floats_and_numpy_numbers_are_accepted():

@@ -50,8 +50,8 @@ from .validate import validate
 from .x64 import X64_LINE, require_x64
 
 __all__ = [
-    "PRECISION_LIMITS",
     "P500",
+    "PRECISION_LIMITS",
     "SIZING_B_MIN",
     "X64_LINE",
     "CosmoParams",

@@ -8,24 +8,67 @@ every function is jit-safe and exactly differentiable in `z` and in `cosmo`.
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from .constants import C_KM_S, OMEGA_R_H2, RHO_CRIT_100
+
+__all__ = [
+    "E_z",
+    "Omega_m_z",
+    "angular_diameter_distance",
+    "comoving_distance",
+    "dVdzdOmega",
+    "density_fractions",
+    "growth_factor",
+    "h_of",
+    "omega_m",
+    "rho_crit",
+    "rho_m0",
+    "volume_from_distance",
+]
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(48)
 
 
-def h_of(cosmo):
-    """Dimensionless Hubble constant h = H0 / (100 km s^-1 Mpc^-1)."""
+def h_of(cosmo) -> ArrayLike:
+    """Dimensionless Hubble constant h = H0 / (100 km s^-1 Mpc^-1).
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    float or Array
+    """
     return cosmo.H0 / 100.0
 
 
-def omega_m(cosmo):
-    """Physical matter density Omega_m h^2 (baryons + CDM)."""
+def omega_m(cosmo) -> ArrayLike:
+    """Physical matter density Omega_m h^2 (baryons + CDM).
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    float or Array
+    """
     return cosmo.omega_b + cosmo.omega_cdm
 
 
-def density_fractions(cosmo):
-    """Today's (Omega_m, Omega_r, Omega_Lambda) of the flat model."""
+def density_fractions(cosmo) -> tuple:
+    """Today's density parameters of the flat model.
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    (Omega_m, Omega_r, Omega_Lambda)
+    """
     h2 = h_of(cosmo) ** 2
     om = omega_m(cosmo) / h2
     orad = OMEGA_R_H2 / h2
@@ -49,7 +92,7 @@ def _chi_of_z(z, cosmo, xp):
 
 
 @jax.jit
-def E_z(z, cosmo):
+def E_z(z: ArrayLike, cosmo) -> jax.Array:
     """Dimensionless expansion rate E(z) = H(z) / H0.
 
     Parameters
@@ -66,43 +109,123 @@ def E_z(z, cosmo):
 
 
 @jax.jit
-def Omega_m_z(z, cosmo):
-    """Matter density parameter Omega_m(z) = Omega_m (1+z)^3 / E(z)^2."""
+def Omega_m_z(z: ArrayLike, cosmo) -> jax.Array:
+    """Matter density parameter Omega_m(z) = Omega_m (1+z)^3 / E(z)^2.
+
+    Parameters
+    ----------
+    z : array_like
+        Redshift.
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    Array of the shape of `z` [dimensionless].
+    """
     om, _, _ = density_fractions(cosmo)
     zp1 = 1.0 + jnp.asarray(z)
     return om * zp1**3 / E_z(z, cosmo) ** 2
 
 
 @jax.jit
-def comoving_distance(z, cosmo):
+def comoving_distance(z: ArrayLike, cosmo) -> jax.Array:
     """Line-of-sight comoving distance chi(z) = (c/H0) Int_0^z dz'/E(z') [Mpc].
 
     A 48-point Gauss-Legendre rule on [0, z] (relative error < 1e-12 for z < 10).
+
+    Parameters
+    ----------
+    z : array_like
+        Redshift.
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    Array of the shape of `z` [Mpc].
     """
     return _chi_of_z(z, cosmo, jnp)
 
 
 @jax.jit
-def angular_diameter_distance(z, cosmo):
-    """Angular-diameter distance d_A(z) = chi(z) / (1+z) [Mpc] (flat universe)."""
+def angular_diameter_distance(z: ArrayLike, cosmo) -> jax.Array:
+    """Angular-diameter distance d_A(z) = chi(z) / (1+z) [Mpc] (flat universe).
+
+    Parameters
+    ----------
+    z : array_like
+        Redshift.
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    Array of the shape of `z` [Mpc].
+    """
     return comoving_distance(z, cosmo) / (1.0 + jnp.asarray(z))
 
 
 @jax.jit
-def dVdzdOmega(z, cosmo):
-    """Comoving volume element dV/dz/dOmega = c chi^2 / H(z) [Mpc^3 sr^-1]."""
-    chi = comoving_distance(z, cosmo)
+def dVdzdOmega(z: ArrayLike, cosmo) -> jax.Array:
+    """Comoving volume element dV/dz/dOmega = c chi^2 / H(z) [Mpc^3 sr^-1].
+
+    Parameters
+    ----------
+    z : array_like
+        Redshift.
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    Array of the shape of `z` [Mpc^3 sr^-1].
+    """
+    return volume_from_distance(z, comoving_distance(z, cosmo), cosmo)
+
+
+def volume_from_distance(z: ArrayLike, chi: ArrayLike, cosmo) -> jax.Array:
+    """dV/dz/dOmega = c chi^2 / H(z) from an already computed chi(z) [Mpc^3 sr^-1].
+
+    Parameters
+    ----------
+    z : array_like
+        Redshift.
+    chi : array_like
+        Comoving distance at `z` [Mpc].
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    Array of the broadcast shape.
+    """
     return C_KM_S / cosmo.H0 * chi**2 / E_z(z, cosmo)
 
 
 @jax.jit
-def rho_crit(z, cosmo):
-    """Critical density rho_crit(z) = 3 H(z)^2 / (8 pi G) [Msun Mpc^-3]."""
+def rho_crit(z: ArrayLike, cosmo) -> jax.Array:
+    """Critical density rho_crit(z) = 3 H(z)^2 / (8 pi G) [Msun Mpc^-3].
+
+    Parameters
+    ----------
+    z : array_like
+        Redshift.
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    Array of the shape of `z` [Msun Mpc^-3].
+    """
     return RHO_CRIT_100 * h_of(cosmo) ** 2 * E_z(z, cosmo) ** 2
 
 
-def rho_m0(cosmo):
-    """Comoving mean matter density rho_m,0 = Omega_m rho_crit,0 [Msun Mpc^-3]."""
+def rho_m0(cosmo) -> ArrayLike:
+    """Comoving mean matter density rho_m,0 = Omega_m rho_crit,0 [Msun Mpc^-3].
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    float or Array [Msun Mpc^-3]
+    """
     return RHO_CRIT_100 * omega_m(cosmo)
 
 
@@ -151,12 +274,22 @@ def _growth_table(cosmo):
 
 
 @jax.jit
-def growth_factor(z, cosmo):
+def growth_factor(z: ArrayLike, cosmo) -> jax.Array:
     """Linear growth factor D(z) of clustering matter, normalised to D(0) = 1.
 
     Solves D'' + (2 + dln E/dln a) D' = 3/2 Omega_m(a) D (' = d/dln a) with the full
     E(a) (radiation included) by fixed-step RK4 from a = 1e-3, and reads it at `z`
     by cubic Hermite interpolation (relative error < 1e-6). Valid for z < 999.
+
+    Parameters
+    ----------
+    z : array_like
+        Redshift.
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    Array of the shape of `z` [dimensionless].
     """
     table = _growth_table(cosmo)
     d, dd = table[:, 0], table[:, 1]

@@ -6,6 +6,7 @@ equivalent mean-density overdensity Delta_m(z) = 500 / Omega_m(z).
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from .background import Omega_m_z, rho_crit, rho_m0
 
@@ -13,7 +14,7 @@ __all__ = ["delta_mean", "lagrangian_radius", "r500"]
 
 
 @jax.jit
-def delta_mean(z, cosmo):
+def delta_mean(z: ArrayLike, cosmo) -> jax.Array:
     """Overdensity of M500c relative to the mean matter density, 500 / Omega_m(z).
 
     Parameters
@@ -30,7 +31,7 @@ def delta_mean(z, cosmo):
 
 
 @jax.jit
-def lagrangian_radius(M, cosmo):
+def lagrangian_radius(M: ArrayLike, cosmo) -> jax.Array:
     """Comoving radius enclosing mass M at the mean matter density [Mpc].
 
     Parameters
@@ -47,7 +48,7 @@ def lagrangian_radius(M, cosmo):
 
 
 @jax.jit
-def r500(M, z, cosmo):
+def r500(M: ArrayLike, z: ArrayLike, cosmo) -> jax.Array:
     """Physical radius within which the mean density is 500 rho_crit(z) [Mpc].
 
     Parameters

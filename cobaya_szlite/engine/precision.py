@@ -21,11 +21,11 @@ from .background import _chi_of_z, _e_of_z
 from .constants import RHO_CRIT_100
 
 __all__ = [
+    "PRECISION_LIMITS",
+    "SIZING_B_MIN",
     "Precision",
     "PrecisionWarning",
-    "PRECISION_LIMITS",
     "QTable",
-    "SIZING_B_MIN",
     "check_precision",
     "make_precision",
     "q_table",
@@ -195,7 +195,7 @@ def _convert(name: str, value: Any, limit: _Limit):
     if name == "q_max" and value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"Precision.{name} = {value!r} is not a number")
+        raise TypeError(f"Precision.{name} = {value!r} is not a number")
     if limit.integer:
         if not float(value).is_integer():
             raise ValueError(f"Precision.{name} = {value!r} must be an integer")
@@ -292,8 +292,10 @@ def make_precision(**settings: Any) -> Precision:
     Raises
     ------
     ValueError
-        For an unknown field, a non-number, a non-integer integer field, or a value
-        outside its allowed range (naming the field, the value and the range).
+        For an unknown field, a non-integer integer field, or a value outside its
+        allowed range (naming the field, the value and the range).
+    TypeError
+        For a value that is not a number (naming the field).
     """
     unknown = sorted(set(settings) - set(Precision._fields))
     if unknown:

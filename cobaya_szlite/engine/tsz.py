@@ -19,9 +19,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
-from .background import E_z, comoving_distance, growth_factor
-from .constants import C_KM_S
+from .background import comoving_distance, growth_factor, volume_from_distance
 from .grids import Grids, grids
 from .halos import delta_mean
 from .linear_power import linear_power_backend
@@ -137,7 +137,7 @@ def _ingredients(cosmo, profile, ell, precision, model) -> Ingredients:
         * (number_density_factor(g.mass, dlnsigma_dlnm, cosmo) * g.mass_weights)[None, :]
     )
     bias = halo_bias_function(model)(ln_sigma, zz, delta_m, cosmo)
-    dvol = g.z_weights * (C_KM_S / cosmo.H0 * chi**2 / E_z(z, cosmo))
+    dvol = g.z_weights * volume_from_distance(z, chi, cosmo)
     halo = HaloWeights(dvol, number, bias, p_lin)
 
     valid = physical_mask(cosmo, profile, precision.x_out) & jnp.all(ell > 0)
@@ -170,7 +170,8 @@ def _nan_unless(valid):
 
 
 @jax.jit
-def cl_yy(cosmo, profile, ell, precision=Precision(), model=HaloModel()):
+def cl_yy(cosmo, profile, ell: ArrayLike, precision: Precision = Precision(),
+          model: HaloModel = HaloModel()) -> tuple[jax.Array, jax.Array]:
     """tSZ angular power spectrum of Compton y, 1-halo and 2-halo terms.
 
     Parameters
@@ -214,7 +215,8 @@ def _y2_on_grid(terms, n_m):
 
 
 @jax.jit
-def cl_yy_trispectrum(cosmo, profile, ell, precision=Precision(), model=HaloModel()):
+def cl_yy_trispectrum(cosmo, profile, ell: ArrayLike, precision: Precision = Precision(),
+                      model: HaloModel = HaloModel()) -> jax.Array:
     """Full-sky 1-halo connected trispectrum of Compton y.
 
     T(ell, ell') = Int dz dV/dzdOmega Int dlnM n(M, z) y_ell(M, z)^2 y_ell'(M, z)^2.
@@ -241,8 +243,9 @@ def cl_yy_trispectrum(cosmo, profile, ell, precision=Precision(), model=HaloMode
 
 
 @partial(jax.jit, static_argnames=("include_trispectrum",))
-def cl_yy_covariance(cosmo, profile, ell, delta_ell, f_sky, precision=Precision(), model=HaloModel(),
-                     include_trispectrum=True, noise_cl=0.0):
+def cl_yy_covariance(cosmo, profile, ell: ArrayLike, delta_ell: ArrayLike, f_sky: float,
+                     precision: Precision = Precision(), model: HaloModel = HaloModel(),
+                     include_trispectrum: bool = True, noise_cl: ArrayLike = 0.0) -> jax.Array:
     """Covariance of binned C_ell^yy: Gaussian (1h + 2h + noise) plus 1-halo trispectrum.
 
     Cov = diag[2 (C_ell + N_ell)^2 / ((2 ell + 1) delta_ell f_sky)] + T / (4 pi f_sky).

@@ -6,8 +6,10 @@ One table of rules serves both, so the eager check and the in-graph guard of `cl
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from .background import angular_diameter_distance
 from .constants import OMEGA_R_H2
@@ -30,7 +32,7 @@ _COSMO_RULES = (
     ("sigma8", "sigma8 > 0", lambda c: c.sigma8 > 0),
 )
 
-def physical_mask(cosmo, profile, x_out: float):
+def physical_mask(cosmo, profile, x_out: float) -> jax.Array:
     """Traced boolean: True where every parameter is inside its allowed range.
 
     Parameters
@@ -53,7 +55,7 @@ def physical_mask(cosmo, profile, x_out: float):
     return ok
 
 
-def validate(cosmo, profile, ell=None, precision: Precision | None = None) -> None:
+def validate(cosmo, profile, ell: ArrayLike | None = None, precision: Precision | None = None) -> None:
     """Raise ValueError naming the first parameter outside its allowed range.
 
     Parameters

@@ -23,6 +23,7 @@ from types import ModuleType
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from ..background import growth_factor
 from ..params import HaloModel
@@ -60,7 +61,7 @@ def register_linear_power(name: str, backend) -> None:
     LINEAR_POWER_BACKENDS[name] = backend
 
 
-def linear_power_backend(model: HaloModel):
+def linear_power_backend(model: HaloModel) -> ModuleType:
     """The backend selected by `model.linear_power`.
 
     Parameters
@@ -82,7 +83,7 @@ def linear_power_backend(model: HaloModel):
 
 
 @jax.jit
-def linear_power(k, z, cosmo, model=HaloModel()):
+def linear_power(k: ArrayLike, z: ArrayLike, cosmo, model: HaloModel = HaloModel()) -> jax.Array:
     """Linear matter power spectrum P(k, z) [Mpc^3].
 
     Parameters
@@ -111,7 +112,8 @@ def _sigma2_and_slope(R, cosmo, precision, model):
 
 
 @jax.jit
-def sigma_R(R, z, cosmo, precision=Precision(), model=HaloModel()):
+def sigma_R(R: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision(),
+            model: HaloModel = HaloModel()) -> jax.Array:
     """rms linear density contrast in a top-hat sphere of comoving radius R.
 
     Parameters
@@ -136,7 +138,8 @@ def sigma_R(R, z, cosmo, precision=Precision(), model=HaloModel()):
 
 
 @jax.jit
-def dlnsigma_dlnR(R, cosmo, precision=Precision(), model=HaloModel()):
+def dlnsigma_dlnR(R: ArrayLike, cosmo, precision: Precision = Precision(),
+                  model: HaloModel = HaloModel()) -> jax.Array:
     """Logarithmic slope d ln sigma / d ln R (independent of redshift) [dimensionless].
 
     Parameters

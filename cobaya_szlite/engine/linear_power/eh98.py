@@ -8,6 +8,7 @@ contract (see `cobaya_szlite.engine.linear_power`): `power_z0(cosmo, k)`.
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from ..background import h_of, omega_m
 from ..constants import T_CMB
@@ -45,7 +46,7 @@ def _sinc(x):
 
 
 @jax.jit
-def transfer_eh98(k, cosmo):
+def transfer_eh98(k: ArrayLike, cosmo) -> jax.Array:
     """Eisenstein & Hu (1998) matter transfer function with baryon acoustic oscillations.
 
     Parameters
@@ -106,7 +107,7 @@ def transfer_eh98(k, cosmo):
     return fb * t_b + fc * t_c
 
 
-def power_z0(cosmo, k):
+def power_z0(cosmo, k: ArrayLike) -> jax.Array:
     """Linear matter power spectrum at z = 0, normalised to sigma8 [Mpc^3].
 
     One EH98 evaluation serves the normalisation nodes and every requested wavenumber.

@@ -10,8 +10,10 @@ For traced radii the same window is evaluated on the fly (`sigma2_at_radius`).
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from ..background import omega_m
 from ..constants import RHO_CRIT_100
@@ -20,11 +22,11 @@ __all__ = [
     "LNK_MAX",
     "LNK_MIN",
     "SigmaTable",
+    "sigma2_at_radius",
     "sigma_nodes",
+    "sigma_on_table",
     "sigma_table",
     "sigma_wavenumbers",
-    "sigma2_at_radius",
-    "sigma_on_table",
     "tophat_window",
     "tophat_window_dlnx",
 ]
@@ -36,7 +38,7 @@ LNK_MAX = float(np.log(1e3))
 """ln of the largest wavenumber k~ of the sigma quadrature [ln Mpc^-1]."""
 
 
-def tophat_window(x, xp=jnp):
+def tophat_window(x: ArrayLike, xp=jnp) -> ArrayLike:
     """Fourier transform of a unit top-hat, W(x) = 3 (sin x - x cos x) / x^3.
 
     Parameters
@@ -56,7 +58,7 @@ def tophat_window(x, xp=jnp):
     return xp.where(small, 1.0 - x**2 / 10.0, full)
 
 
-def tophat_window_dlnx(x, xp=jnp):
+def tophat_window_dlnx(x: ArrayLike, xp=jnp) -> ArrayLike:
     """x dW/dx of the top-hat window [dimensionless] (`xp` as in `tophat_window`)."""
     small = xp.abs(x) < 1e-3
     xs = xp.where(small, 1.0, x)
@@ -120,7 +122,7 @@ def sigma_table(mass: np.ndarray, n_k: int) -> SigmaTable:
     return SigmaTable(lnk, w**2 * dlnk, w * tophat_window_dlnx(x, np) * dlnk)
 
 
-def sigma_wavenumbers(cosmo, lnk_tilde: np.ndarray):
+def sigma_wavenumbers(cosmo, lnk_tilde: np.ndarray) -> jax.Array:
     """Wavenumbers of the sigma quadrature for this cosmology [Mpc^-1].
 
     Parameters
@@ -141,7 +143,7 @@ def _delta2(k, power):
     return k**3 * power / (2.0 * np.pi**2)
 
 
-def sigma_on_table(table: SigmaTable, k, power):
+def sigma_on_table(table: SigmaTable, k: ArrayLike, power: ArrayLike) -> tuple[jax.Array, jax.Array]:
     """ln sigma(M) and d ln sigma / d ln M on the mass grid of `table`, at the redshift of `power`.
 
     Parameters
@@ -162,7 +164,8 @@ def sigma_on_table(table: SigmaTable, k, power):
     return 0.5 * jnp.log(s2), (table.window_dwindow @ d2) / s2 / 3.0
 
 
-def sigma2_at_radius(radius, k, power, dlnk: float):
+def sigma2_at_radius(radius: ArrayLike, k: ArrayLike, power: ArrayLike,
+                     dlnk: float) -> tuple[jax.Array, jax.Array]:
     """sigma^2(R) and d ln sigma / d ln R for traced radii, on the same quadrature.
 
     Parameters

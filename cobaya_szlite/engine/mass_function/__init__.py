@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from ..background import growth_factor, rho_m0
 from ..halos import delta_mean, lagrangian_radius
@@ -90,7 +91,7 @@ def halo_bias_function(model: HaloModel) -> Callable:
     return _lookup(BIASES, "bias", model.bias)
 
 
-def number_density_factor(M, dlnsigma_dlnm, cosmo):
+def number_density_factor(M: ArrayLike, dlnsigma_dlnm: ArrayLike, cosmo) -> jax.Array:
     """rho_m0 / M |d ln sigma / d ln M|, so that dn/dlnM = f(sigma) times this [Mpc^-3].
 
     Parameters
@@ -115,7 +116,8 @@ def _ln_sigma_and_slope(M, z, cosmo, precision, model):
 
 
 @jax.jit
-def dndlnM(M, z, cosmo, precision=Precision(), model=HaloModel()):
+def dndlnM(M: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision(),
+           model: HaloModel = HaloModel()) -> jax.Array:
     """Halo mass function dn/dlnM at M500c [Mpc^-3] (comoving).
 
     Parameters
@@ -142,7 +144,8 @@ def dndlnM(M, z, cosmo, precision=Precision(), model=HaloModel()):
 
 
 @jax.jit
-def halo_bias(M, z, cosmo, precision=Precision(), model=HaloModel()):
+def halo_bias(M: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision(),
+              model: HaloModel = HaloModel()) -> jax.Array:
     """Linear halo bias at M500c [dimensionless].
 
     Parameters
@@ -164,7 +167,7 @@ _TINKER = HaloModel(mass_function="tinker08", bias="tinker10")
 
 
 @jax.jit
-def tinker08_dndlnM(M, z, cosmo, precision=Precision()):
+def tinker08_dndlnM(M: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision()) -> jax.Array:
     """Tinker08 dn/dlnM at M500c [Mpc^-3]: `dndlnM` with ``mass_function="tinker08"``.
 
     Parameters
@@ -179,7 +182,7 @@ def tinker08_dndlnM(M, z, cosmo, precision=Precision()):
 
 
 @jax.jit
-def tinker10_bias(M, z, cosmo, precision=Precision()):
+def tinker10_bias(M: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision()) -> jax.Array:
     """Tinker10 linear bias at M500c (delta_c = 1.686): `halo_bias` with ``bias="tinker10"``.
 
     Parameters

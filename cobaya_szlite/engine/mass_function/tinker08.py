@@ -6,8 +6,10 @@ beyond) and evolved as A (1+z)^-0.14, a (1+z)^-0.06, b (1+z)^-alpha(Delta_m).
 Contract (see `cobaya_szlite.engine.mass_function`): `multiplicity(ln_sigma, z, delta_m, cosmo)`.
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 __all__ = ["multiplicity"]
 
@@ -34,7 +36,7 @@ def _tinker08_parameters(log_delta):
     return tuple(jnp.moveaxis(values, -1, 0))
 
 
-def multiplicity(ln_sigma, z, delta_m, cosmo):
+def multiplicity(ln_sigma: ArrayLike, z: ArrayLike, delta_m: ArrayLike, cosmo) -> jax.Array:
     """Tinker08 f(sigma) [dimensionless].
 
     Parameters

@@ -5,15 +5,17 @@ delta_c = 1.686 and the Delta-dependent A, a, C of Tinker et al. (2010), table 2
 Contract (see `cobaya_szlite.engine.mass_function`): `bias(ln_sigma, z, delta_m, cosmo)`.
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from ..constants import DELTA_C
 
 __all__ = ["bias"]
 
 
-def bias(ln_sigma, z, delta_m, cosmo):
+def bias(ln_sigma: ArrayLike, z: ArrayLike, delta_m: ArrayLike, cosmo) -> jax.Array:
     """Tinker10 linear bias [dimensionless].
 
     Parameters

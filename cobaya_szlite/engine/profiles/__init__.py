@@ -32,6 +32,7 @@ from types import ModuleType
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from ..background import angular_diameter_distance
 from ..grids import FourierTable, fourier_table
@@ -42,8 +43,8 @@ from . import gnfw
 from .gnfw import P500, gnfw_shape
 
 __all__ = [
-    "PROFILES",
     "P500",
+    "PROFILES",
     "fourier_on_table",
     "gnfw_shape",
     "profile_component",
@@ -98,7 +99,7 @@ def profile_component(profile):
         ) from None
 
 
-def fourier_on_table(profile, table: FourierTable):
+def fourier_on_table(profile, table: FourierTable) -> jax.Array:
     """u(q) = Int_0^x_out x^2 p(x) sin(qx)/(qx) dx at the nodes of `table`.
 
     Parameters
@@ -115,7 +116,7 @@ def fourier_on_table(profile, table: FourierTable):
 
 
 @jax.jit
-def profile_fourier(q, profile, precision=Precision()):
+def profile_fourier(q: ArrayLike, profile, precision: Precision = Precision()) -> jax.Array:
     """Dimensionless Fourier kernel u(q) = Int_0^x_out x^2 p(x) sin(qx)/(qx) dx.
 
     Parameters
@@ -143,7 +144,7 @@ def profile_fourier(q, profile, precision=Precision()):
     return lagrange4_interp(u, t.reshape(-1)).reshape(jnp.shape(q))
 
 
-def y_prefactor(M, z, cosmo, profile, d_a=None):
+def y_prefactor(M: ArrayLike, z: ArrayLike, cosmo, profile, d_a: ArrayLike | None = None) -> jax.Array:
     """y_ell / u(q) of a self-similar profile [sr]: prefactor_z(z) prefactor_m(M).
 
     Parameters
@@ -168,7 +169,8 @@ def y_prefactor(M, z, cosmo, profile, d_a=None):
 
 
 @jax.jit
-def y_ell(ell, M, z, cosmo, profile, precision=Precision()):
+def y_ell(ell: ArrayLike, M: ArrayLike, z: ArrayLike, cosmo, profile,
+          precision: Precision = Precision()) -> jax.Array:
     """Fourier-space Compton-y profile y_ell(M, z) of one halo [sr].
 
     Parameters

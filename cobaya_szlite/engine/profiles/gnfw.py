@@ -13,6 +13,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from ..background import E_z, h_of, rho_crit
 from ..constants import Y_PER_EV_CM3_MPC
@@ -54,7 +55,7 @@ RULES = (
 
 
 @jax.jit
-def gnfw_shape(x, profile):
+def gnfw_shape(x: ArrayLike, profile) -> jax.Array:
     """Dimensionless GNFW shape p(x), x = r / r500 (without the h70^-3/2 factor).
 
     Parameters
@@ -78,7 +79,7 @@ shape = gnfw_shape
 
 
 @jax.jit
-def P500(M, z, cosmo, profile):
+def P500(M: ArrayLike, z: ArrayLike, cosmo, profile) -> jax.Array:
     """A10 characteristic pressure P500 at mass M/B [eV cm^-3].
 
     Parameters
@@ -102,7 +103,7 @@ def P500(M, z, cosmo, profile):
     )
 
 
-def scale_radius(M, z, cosmo, profile):
+def scale_radius(M: ArrayLike, z: ArrayLike, cosmo, profile) -> jax.Array:
     """r500 of mass M/B [Mpc] (proportional to M^(1/3) at fixed z, as the contract requires).
 
     Parameters
@@ -121,7 +122,7 @@ def scale_radius(M, z, cosmo, profile):
     return r500(jnp.asarray(M) / profile.B, z, cosmo)
 
 
-def prefactor_z(z, cosmo, d_a):
+def prefactor_z(z: ArrayLike, cosmo, d_a: ArrayLike) -> jax.Array:
     """Redshift factor of the y_ell prefactor [sr Msun^-1].
 
     Parameters
@@ -144,7 +145,7 @@ def prefactor_z(z, cosmo, d_a):
     )
 
 
-def prefactor_m(M, cosmo, profile):
+def prefactor_m(M: ArrayLike, cosmo, profile) -> jax.Array:
     """Mass factor of the y_ell prefactor [Msun].
 
     (sigma_T/m_e c^2) 4 pi r500 / l500^2 P500 h70^-3/2 = prefactor_z prefactor_m [sr],
