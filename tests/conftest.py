@@ -15,10 +15,16 @@ import cobaya_szlite as sz  # noqa: E402
 ELL = np.geomspace(10.0, 5000.0, 30)
 
 #: Two cosmologies (Planck-like and a deliberately different one) for reference tests.
-COSMOLOGIES = {
+_COSMOLOGIES = {
     "planck18": sz.CosmoParams(),
     "shifted": sz.CosmoParams(omega_b=0.0210, omega_cdm=0.1300, H0=72.0, n_s=0.950, sigma8=0.750),
 }
+
+
+@pytest.fixture(scope="session", params=sorted(_COSMOLOGIES))
+def reference_cosmo(request):
+    """Each reference cosmology in turn (Planck 2018-like, and a deliberately shifted one)."""
+    return _COSMOLOGIES[request.param]
 
 
 @pytest.fixture(scope="session")
