@@ -157,18 +157,26 @@ _NO_X64 = """
 import jax, numpy as np
 import cobaya_szlite as sz
 assert not jax.config.jax_enable_x64, "importing cobaya_szlite switched float64 on"
-try:
-    sz.cl_yy(sz.CosmoParams(), sz.ProfileParamsA10(), np.array([100.0]))
-except RuntimeError as err:
-    print(err)
-else:
-    raise SystemExit("cl_yy ran in float32")
+calls = {
+    "cl_yy": lambda: sz.cl_yy(sz.CosmoParams(), sz.ProfileParamsA10(), np.array([100.0])),
+    "sigma_R": lambda: sz.sigma_R(8.0, 0.0, sz.CosmoParams()),
+    "dndlnM": lambda: sz.dndlnM(1e14, 0.0, sz.CosmoParams()),
+    "linear_power": lambda: sz.linear_power(0.1, 0.0, sz.CosmoParams()),
+    "y_ell": lambda: sz.y_ell(100.0, 1e14, 0.1, sz.CosmoParams(), sz.ProfileParamsA10()),
+}
+for name, call in calls.items():
+    try:
+        call()
+    except RuntimeError as err:
+        print(err)
+    else:
+        raise SystemExit(name + " ran in float32")
 """
 
 
 def test_import_leaves_jax_config_alone_and_float32_is_refused():
-    """In a fresh process: the import does not enable float64, and cl_yy refuses to run
-    without it, naming the line to add."""
+    """In a fresh process: the import does not enable float64, and cl_yy and the public
+    building blocks refuse to run without it, naming the line to add."""
     out = subprocess.run([sys.executable, "-c", _NO_X64], capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr
-    assert sz.X64_LINE in out.stdout
+    assert out.stdout.count(sz.X64_LINE) == 5

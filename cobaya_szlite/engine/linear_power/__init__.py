@@ -28,6 +28,7 @@ from jax.typing import ArrayLike
 from ..background import growth_factor
 from ..params import HaloModel
 from ..precision import Precision
+from ..x64 import require_x64
 from . import eh98
 from .eh98 import transfer_eh98
 from .sigma import sigma2_at_radius, sigma_nodes, sigma_wavenumbers
@@ -100,12 +101,15 @@ def linear_power(k: ArrayLike, z: ArrayLike, cosmo, model: HaloModel = HaloModel
     -------
     Array of the broadcast shape of `k` and `z`.
     """
+    require_x64()
     k = jnp.asarray(k, dtype=float)
     p0 = linear_power_backend(model).power_z0(cosmo, k.reshape(-1)).reshape(k.shape)
     return p0 * growth_factor(z, cosmo) ** 2
 
 
 def _sigma2_and_slope(R, cosmo, precision, model):
+    """sigma^2(R) at z = 0 and d ln sigma / d ln R on the `Precision.n_k` quadrature."""
+    require_x64()
     lnk, dlnk = sigma_nodes(precision.n_k)
     k = sigma_wavenumbers(cosmo, lnk)
     return sigma2_at_radius(R, k, linear_power_backend(model).power_z0(cosmo, k), dlnk)

@@ -39,6 +39,7 @@ from ..grids import FourierTable, fourier_table
 from ..params import ProfileParamsA10
 from ..precision import Precision
 from ..quadrature import lagrange4_interp
+from ..x64 import require_x64
 from . import gnfw
 from .gnfw import P500, gnfw_shape
 
@@ -138,6 +139,7 @@ def profile_fourier(q: ArrayLike, profile, precision: Precision = Precision()) -
     2 pi / x_out in q, resolved by the table up to q x_out ~ 10 (mass-integrated C_ell
     stay converged).
     """
+    require_x64()
     table = fourier_table(precision)
     u = fourier_on_table(profile, table)
     t = (jnp.log(jnp.asarray(q, dtype=float)) - table.ln_q0) / table.dln_q
