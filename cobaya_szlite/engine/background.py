@@ -5,12 +5,19 @@ closing the budget. Integrals over redshift use fixed Gauss-Legendre rules, so
 every function is jit-safe and exactly differentiable in `z` and in `cosmo`.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
 from .constants import C_KM_S, OMEGA_R_H2, RHO_CRIT_100
+
+if TYPE_CHECKING:
+    from .params import CosmoParams
 
 __all__ = [
     "E_z",
@@ -30,7 +37,7 @@ __all__ = [
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(48)
 
 
-def h_of(cosmo) -> ArrayLike:
+def h_of(cosmo: CosmoParams) -> ArrayLike:
     """Dimensionless Hubble constant h = H0 / (100 km s^-1 Mpc^-1).
 
     Parameters
@@ -44,7 +51,7 @@ def h_of(cosmo) -> ArrayLike:
     return cosmo.H0 / 100.0
 
 
-def omega_m(cosmo) -> ArrayLike:
+def omega_m(cosmo: CosmoParams) -> ArrayLike:
     """Physical matter density Omega_m h^2 (baryons + CDM).
 
     Parameters
@@ -58,7 +65,7 @@ def omega_m(cosmo) -> ArrayLike:
     return cosmo.omega_b + cosmo.omega_cdm
 
 
-def density_fractions(cosmo) -> tuple:
+def density_fractions(cosmo: CosmoParams) -> tuple:
     """Today's density parameters of the flat model.
 
     Parameters
@@ -75,14 +82,14 @@ def density_fractions(cosmo) -> tuple:
     return om, orad, 1.0 - om - orad
 
 
-def _e_of_z(z, cosmo, xp):
+def _e_of_z(z, cosmo: CosmoParams, xp):
     """E(z) with array module `xp` (jax.numpy traced, numpy for static sizing)."""
     om, orad, ol = density_fractions(cosmo)
     zp1 = 1.0 + xp.asarray(z)
     return xp.sqrt(om * zp1**3 + orad * zp1**4 + ol)
 
 
-def _chi_of_z(z, cosmo, xp):
+def _chi_of_z(z, cosmo: CosmoParams, xp):
     """chi(z) [Mpc] by the 48-point Gauss-Legendre rule, with array module `xp`."""
     z = xp.asarray(z, dtype=float)
     half = 0.5 * z[..., None]
@@ -92,7 +99,7 @@ def _chi_of_z(z, cosmo, xp):
 
 
 @jax.jit
-def E_z(z: ArrayLike, cosmo) -> jax.Array:
+def E_z(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Dimensionless expansion rate E(z) = H(z) / H0.
 
     Parameters
@@ -109,7 +116,7 @@ def E_z(z: ArrayLike, cosmo) -> jax.Array:
 
 
 @jax.jit
-def Omega_m_z(z: ArrayLike, cosmo) -> jax.Array:
+def Omega_m_z(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Matter density parameter Omega_m(z) = Omega_m (1+z)^3 / E(z)^2.
 
     Parameters
@@ -128,7 +135,7 @@ def Omega_m_z(z: ArrayLike, cosmo) -> jax.Array:
 
 
 @jax.jit
-def comoving_distance(z: ArrayLike, cosmo) -> jax.Array:
+def comoving_distance(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Line-of-sight comoving distance chi(z) = (c/H0) Int_0^z dz'/E(z') [Mpc].
 
     A 48-point Gauss-Legendre rule on [0, z] (relative error < 1e-12 for z < 10).
@@ -147,7 +154,7 @@ def comoving_distance(z: ArrayLike, cosmo) -> jax.Array:
 
 
 @jax.jit
-def angular_diameter_distance(z: ArrayLike, cosmo) -> jax.Array:
+def angular_diameter_distance(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Angular-diameter distance d_A(z) = chi(z) / (1+z) [Mpc] (flat universe).
 
     Parameters
@@ -164,7 +171,7 @@ def angular_diameter_distance(z: ArrayLike, cosmo) -> jax.Array:
 
 
 @jax.jit
-def dVdzdOmega(z: ArrayLike, cosmo) -> jax.Array:
+def dVdzdOmega(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Comoving volume element dV/dz/dOmega = c chi^2 / H(z) [Mpc^3 sr^-1].
 
     Parameters
@@ -180,7 +187,7 @@ def dVdzdOmega(z: ArrayLike, cosmo) -> jax.Array:
     return volume_from_distance(z, comoving_distance(z, cosmo), cosmo)
 
 
-def volume_from_distance(z: ArrayLike, chi: ArrayLike, cosmo) -> jax.Array:
+def volume_from_distance(z: ArrayLike, chi: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """dV/dz/dOmega = c chi^2 / H(z) from an already computed chi(z) [Mpc^3 sr^-1].
 
     Parameters
@@ -199,7 +206,7 @@ def volume_from_distance(z: ArrayLike, chi: ArrayLike, cosmo) -> jax.Array:
 
 
 @jax.jit
-def rho_crit(z: ArrayLike, cosmo) -> jax.Array:
+def rho_crit(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Critical density rho_crit(z) = 3 H(z)^2 / (8 pi G) [Msun Mpc^-3].
 
     Parameters
@@ -215,7 +222,7 @@ def rho_crit(z: ArrayLike, cosmo) -> jax.Array:
     return RHO_CRIT_100 * h_of(cosmo) ** 2 * E_z(z, cosmo) ** 2
 
 
-def rho_m0(cosmo) -> ArrayLike:
+def rho_m0(cosmo: CosmoParams) -> ArrayLike:
     """Comoving mean matter density rho_m,0 = Omega_m rho_crit,0 [Msun Mpc^-3].
 
     Parameters
@@ -234,7 +241,7 @@ _GROWTH_STEPS = 128
 _GROWTH_DLNA = -_GROWTH_LNA0 / _GROWTH_STEPS
 
 
-def _growth_matrix(ln_a, cosmo):
+def _growth_matrix(ln_a, cosmo: CosmoParams):
     """A(ln a) of the linear growth system d/dln a (D, dD/dln a) = A (D, dD/dln a)."""
     om, orad, ol = density_fractions(cosmo)
     a = jnp.exp(ln_a)
@@ -246,7 +253,7 @@ def _growth_matrix(ln_a, cosmo):
     return jnp.stack([row0, row1], axis=-2)
 
 
-def _growth_table(cosmo):
+def _growth_table(cosmo: CosmoParams):
     """(D, dD/dln a) on the ln a nodes, unnormalised: RK4 from a = 1e-3.
 
     The system is linear, so each RK4 step is a 2x2 matrix, all built at once; a scan
@@ -274,7 +281,7 @@ def _growth_table(cosmo):
 
 
 @jax.jit
-def growth_factor(z: ArrayLike, cosmo) -> jax.Array:
+def growth_factor(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Linear growth factor D(z) of clustering matter, normalised to D(0) = 1.
 
     Solves D'' + (2 + dln E/dln a) D' = 3/2 Omega_m(a) D (' = d/dln a) with the full

@@ -9,12 +9,13 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from .background import Omega_m_z, rho_crit, rho_m0
+from .params import CosmoParams
 
 __all__ = ["delta_mean", "lagrangian_radius", "r500"]
 
 
 @jax.jit
-def delta_mean(z: ArrayLike, cosmo) -> jax.Array:
+def delta_mean(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Overdensity of M500c relative to the mean matter density, 500 / Omega_m(z).
 
     Parameters
@@ -31,7 +32,7 @@ def delta_mean(z: ArrayLike, cosmo) -> jax.Array:
 
 
 @jax.jit
-def lagrangian_radius(M: ArrayLike, cosmo) -> jax.Array:
+def lagrangian_radius(M: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Comoving radius enclosing mass M at the mean matter density [Mpc].
 
     Parameters
@@ -48,7 +49,7 @@ def lagrangian_radius(M: ArrayLike, cosmo) -> jax.Array:
 
 
 @jax.jit
-def r500(M: ArrayLike, z: ArrayLike, cosmo) -> jax.Array:
+def r500(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Physical radius within which the mean density is 500 rho_crit(z) [Mpc].
 
     Parameters

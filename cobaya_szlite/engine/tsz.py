@@ -27,7 +27,7 @@ from .halos import delta_mean
 from .linear_power import linear_power_backend
 from .linear_power.sigma import sigma_on_table, sigma_wavenumbers
 from .mass_function import halo_bias_function, mass_function, number_density_factor
-from .params import HaloModel
+from .params import CosmoParams, HaloModel
 from .precision import Precision
 from .profiles import fourier_on_table, profile_component
 from .quadrature import lagrange4_interp
@@ -108,7 +108,7 @@ class Ingredients(NamedTuple):
     valid: jax.Array
 
 
-def _ingredients(cosmo, profile, ell, precision, model) -> Ingredients:
+def _ingredients(cosmo: CosmoParams, profile, ell, precision, model) -> Ingredients:
     """Background, P(k), mass function, bias and profile terms on the grids of `precision`.
 
     One backend call evaluates P(k, z=0) at the sigma(M) and Limber wavenumbers together.
@@ -170,7 +170,7 @@ def _nan_unless(valid):
 
 
 @jax.jit
-def cl_yy(cosmo, profile, ell: ArrayLike, precision: Precision = Precision(),
+def cl_yy(cosmo: CosmoParams, profile, ell: ArrayLike, precision: Precision = Precision(),
           model: HaloModel = HaloModel()) -> tuple[jax.Array, jax.Array]:
     """tSZ angular power spectrum of Compton y, 1-halo and 2-halo terms.
 
@@ -215,7 +215,7 @@ def _y2_on_grid(terms, n_m):
 
 
 @jax.jit
-def cl_yy_trispectrum(cosmo, profile, ell: ArrayLike, precision: Precision = Precision(),
+def cl_yy_trispectrum(cosmo: CosmoParams, profile, ell: ArrayLike, precision: Precision = Precision(),
                       model: HaloModel = HaloModel()) -> jax.Array:
     """Full-sky 1-halo connected trispectrum of Compton y.
 
@@ -243,7 +243,7 @@ def cl_yy_trispectrum(cosmo, profile, ell: ArrayLike, precision: Precision = Pre
 
 
 @partial(jax.jit, static_argnames=("include_trispectrum",))
-def cl_yy_covariance(cosmo, profile, ell: ArrayLike, delta_ell: ArrayLike, f_sky: float,
+def cl_yy_covariance(cosmo: CosmoParams, profile, ell: ArrayLike, delta_ell: ArrayLike, f_sky: float,
                      precision: Precision = Precision(), model: HaloModel = HaloModel(),
                      include_trispectrum: bool = True, noise_cl: ArrayLike = 0.0) -> jax.Array:
     """Covariance of binned C_ell^yy: Gaussian (1h + 2h + noise) plus 1-halo trispectrum.

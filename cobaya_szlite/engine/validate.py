@@ -14,6 +14,7 @@ from jax.typing import ArrayLike
 from .background import angular_diameter_distance
 from .constants import OMEGA_R_H2
 from .grids import grids
+from .params import CosmoParams
 from .precision import Precision, check_precision, q_table
 from .profiles import profile_component
 
@@ -32,7 +33,8 @@ _COSMO_RULES = (
     ("sigma8", "sigma8 > 0", lambda c: c.sigma8 > 0),
 )
 
-def physical_mask(cosmo, profile, x_out: float) -> jax.Array:
+
+def physical_mask(cosmo: CosmoParams, profile, x_out: float) -> jax.Array:
     """Traced boolean: True where every parameter is inside its allowed range.
 
     Parameters
@@ -55,7 +57,7 @@ def physical_mask(cosmo, profile, x_out: float) -> jax.Array:
     return ok
 
 
-def validate(cosmo, profile, ell: ArrayLike | None = None, precision: Precision | None = None) -> None:
+def validate(cosmo: CosmoParams, profile, ell: ArrayLike | None = None, precision: Precision | None = None) -> None:
     """Raise ValueError naming the first parameter outside its allowed range.
 
     Parameters
@@ -98,7 +100,7 @@ def validate(cosmo, profile, ell: ArrayLike | None = None, precision: Precision 
         _check_table_covers(cosmo, profile, ell, Precision() if precision is None else precision)
 
 
-def _check_table_covers(cosmo, profile, ell, precision: Precision) -> None:
+def _check_table_covers(cosmo: CosmoParams, profile, ell, precision: Precision) -> None:
     """Raise ValueError if the q table of `precision` cannot reach max(ell) at this point."""
     component = profile_component(profile)
     if not component.SELF_SIMILAR:

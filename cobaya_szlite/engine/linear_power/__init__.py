@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from ..background import growth_factor
-from ..params import HaloModel
+from ..params import CosmoParams, HaloModel
 from ..precision import Precision
 from ..x64 import require_x64
 from . import eh98
@@ -84,7 +84,7 @@ def linear_power_backend(model: HaloModel) -> ModuleType:
 
 
 @jax.jit
-def linear_power(k: ArrayLike, z: ArrayLike, cosmo, model: HaloModel = HaloModel()) -> jax.Array:
+def linear_power(k: ArrayLike, z: ArrayLike, cosmo: CosmoParams, model: HaloModel = HaloModel()) -> jax.Array:
     """Linear matter power spectrum P(k, z) [Mpc^3].
 
     Parameters
@@ -107,7 +107,7 @@ def linear_power(k: ArrayLike, z: ArrayLike, cosmo, model: HaloModel = HaloModel
     return p0 * growth_factor(z, cosmo) ** 2
 
 
-def _sigma2_and_slope(R, cosmo, precision, model):
+def _sigma2_and_slope(R, cosmo: CosmoParams, precision, model):
     """sigma^2(R) at z = 0 and d ln sigma / d ln R on the `Precision.n_k` quadrature."""
     require_x64()
     lnk, dlnk = sigma_nodes(precision.n_k)
@@ -116,7 +116,7 @@ def _sigma2_and_slope(R, cosmo, precision, model):
 
 
 @jax.jit
-def sigma_R(R: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision(),
+def sigma_R(R: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision = Precision(),
             model: HaloModel = HaloModel()) -> jax.Array:
     """rms linear density contrast in a top-hat sphere of comoving radius R.
 
@@ -142,7 +142,7 @@ def sigma_R(R: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision(
 
 
 @jax.jit
-def dlnsigma_dlnR(R: ArrayLike, cosmo, precision: Precision = Precision(),
+def dlnsigma_dlnR(R: ArrayLike, cosmo: CosmoParams, precision: Precision = Precision(),
                   model: HaloModel = HaloModel()) -> jax.Array:
     """Logarithmic slope d ln sigma / d ln R (independent of redshift) [dimensionless].
 

@@ -12,6 +12,7 @@ from jax.typing import ArrayLike
 
 from ..background import h_of, omega_m
 from ..constants import T_CMB
+from ..params import CosmoParams
 from .sigma import tophat_window
 
 __all__ = ["N_K_NORM", "power_z0", "transfer_eh98"]
@@ -46,7 +47,7 @@ def _sinc(x):
 
 
 @jax.jit
-def transfer_eh98(k: ArrayLike, cosmo) -> jax.Array:
+def transfer_eh98(k: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Eisenstein & Hu (1998) matter transfer function with baryon acoustic oscillations.
 
     Parameters
@@ -107,7 +108,7 @@ def transfer_eh98(k: ArrayLike, cosmo) -> jax.Array:
     return fb * t_b + fc * t_c
 
 
-def power_z0(cosmo, k: ArrayLike) -> jax.Array:
+def power_z0(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
     """Linear matter power spectrum at z = 0, normalised to sigma8 [Mpc^3].
 
     One EH98 evaluation serves the normalisation nodes and every requested wavenumber.

@@ -17,6 +17,7 @@ from jax.typing import ArrayLike
 
 from ..background import omega_m
 from ..constants import RHO_CRIT_100
+from ..params import CosmoParams
 
 __all__ = [
     "LNK_MAX",
@@ -122,7 +123,7 @@ def sigma_table(mass: np.ndarray, n_k: int) -> SigmaTable:
     return SigmaTable(lnk, w**2 * dlnk, w * tophat_window_dlnx(x, np) * dlnk)
 
 
-def sigma_wavenumbers(cosmo, lnk_tilde: np.ndarray) -> jax.Array:
+def sigma_wavenumbers(cosmo: CosmoParams, lnk_tilde: np.ndarray) -> jax.Array:
     """Wavenumbers of the sigma quadrature for this cosmology [Mpc^-1].
 
     Parameters

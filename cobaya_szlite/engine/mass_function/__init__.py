@@ -23,7 +23,7 @@ from jax.typing import ArrayLike
 from ..background import growth_factor, rho_m0
 from ..halos import delta_mean, lagrangian_radius
 from ..linear_power import _sigma2_and_slope
-from ..params import HaloModel
+from ..params import CosmoParams, HaloModel
 from ..precision import Precision
 from . import tinker08, tinker10
 
@@ -91,7 +91,7 @@ def halo_bias_function(model: HaloModel) -> Callable:
     return _lookup(BIASES, "bias", model.bias)
 
 
-def number_density_factor(M: ArrayLike, dlnsigma_dlnm: ArrayLike, cosmo) -> jax.Array:
+def number_density_factor(M: ArrayLike, dlnsigma_dlnm: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """rho_m0 / M |d ln sigma / d ln M|, so that dn/dlnM = f(sigma) times this [Mpc^-3].
 
     Parameters
@@ -109,14 +109,14 @@ def number_density_factor(M: ArrayLike, dlnsigma_dlnm: ArrayLike, cosmo) -> jax.
     return rho_m0(cosmo) / M * -dlnsigma_dlnm
 
 
-def _ln_sigma_and_slope(M, z, cosmo, precision, model):
+def _ln_sigma_and_slope(M, z, cosmo: CosmoParams, precision, model):
     """ln sigma(M, z) and d ln sigma / d ln M from the `Precision.n_k` quadrature."""
     s2, dlns_dlnr = _sigma2_and_slope(lagrangian_radius(M, cosmo), cosmo, precision, model)
     return 0.5 * jnp.log(s2) + jnp.log(growth_factor(z, cosmo)), dlns_dlnr / 3.0
 
 
 @jax.jit
-def dndlnM(M: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision(),
+def dndlnM(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision = Precision(),
            model: HaloModel = HaloModel()) -> jax.Array:
     """Halo mass function dn/dlnM at M500c [Mpc^-3] (comoving).
 
@@ -144,7 +144,7 @@ def dndlnM(M: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision()
 
 
 @jax.jit
-def halo_bias(M: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision(),
+def halo_bias(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision = Precision(),
               model: HaloModel = HaloModel()) -> jax.Array:
     """Linear halo bias at M500c [dimensionless].
 
@@ -167,7 +167,7 @@ _TINKER = HaloModel(mass_function="tinker08", bias="tinker10")
 
 
 @jax.jit
-def tinker08_dndlnM(M: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision()) -> jax.Array:
+def tinker08_dndlnM(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision = Precision()) -> jax.Array:
     """Tinker08 dn/dlnM at M500c [Mpc^-3]: `dndlnM` with ``mass_function="tinker08"``.
 
     Parameters
@@ -182,7 +182,7 @@ def tinker08_dndlnM(M: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Pr
 
 
 @jax.jit
-def tinker10_bias(M: ArrayLike, z: ArrayLike, cosmo, precision: Precision = Precision()) -> jax.Array:
+def tinker10_bias(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision = Precision()) -> jax.Array:
     """Tinker10 linear bias at M500c (delta_c = 1.686): `halo_bias` with ``bias="tinker10"``.
 
     Parameters

@@ -11,6 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
+from ..params import CosmoParams
+
 __all__ = ["multiplicity"]
 
 _T08_LOG10_DELTA = np.log10([200.0, 300.0, 400.0, 600.0, 800.0, 1200.0, 1600.0, 2400.0, 3200.0])
@@ -36,7 +38,7 @@ def _tinker08_parameters(log_delta):
     return tuple(jnp.moveaxis(values, -1, 0))
 
 
-def multiplicity(ln_sigma: ArrayLike, z: ArrayLike, delta_m: ArrayLike, cosmo) -> jax.Array:
+def multiplicity(ln_sigma: ArrayLike, z: ArrayLike, delta_m: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Tinker08 f(sigma) [dimensionless].
 
     Parameters

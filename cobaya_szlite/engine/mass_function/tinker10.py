@@ -11,11 +11,12 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from ..constants import DELTA_C
+from ..params import CosmoParams
 
 __all__ = ["bias"]
 
 
-def bias(ln_sigma: ArrayLike, z: ArrayLike, delta_m: ArrayLike, cosmo) -> jax.Array:
+def bias(ln_sigma: ArrayLike, z: ArrayLike, delta_m: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """Tinker10 linear bias [dimensionless].
 
     Parameters

@@ -36,7 +36,7 @@ from jax.typing import ArrayLike
 
 from ..background import angular_diameter_distance
 from ..grids import FourierTable, fourier_table
-from ..params import ProfileParamsA10
+from ..params import CosmoParams, ProfileParamsA10
 from ..precision import Precision
 from ..quadrature import lagrange4_interp
 from ..x64 import require_x64
@@ -146,7 +146,7 @@ def profile_fourier(q: ArrayLike, profile, precision: Precision = Precision()) -
     return lagrange4_interp(u, t.reshape(-1)).reshape(jnp.shape(q))
 
 
-def y_prefactor(M: ArrayLike, z: ArrayLike, cosmo, profile, d_a: ArrayLike | None = None) -> jax.Array:
+def y_prefactor(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile, d_a: ArrayLike | None = None) -> jax.Array:
     """y_ell / u(q) of a self-similar profile [sr]: prefactor_z(z) prefactor_m(M).
 
     Parameters
@@ -171,7 +171,7 @@ def y_prefactor(M: ArrayLike, z: ArrayLike, cosmo, profile, d_a: ArrayLike | Non
 
 
 @jax.jit
-def y_ell(ell: ArrayLike, M: ArrayLike, z: ArrayLike, cosmo, profile,
+def y_ell(ell: ArrayLike, M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile,
           precision: Precision = Precision()) -> jax.Array:
     """Fourier-space Compton-y profile y_ell(M, z) of one halo [sr].
 

@@ -18,6 +18,7 @@ from jax.typing import ArrayLike
 from ..background import E_z, h_of, rho_crit
 from ..constants import Y_PER_EV_CM3_MPC
 from ..halos import r500
+from ..params import CosmoParams
 
 __all__ = [
     "P500",
@@ -79,7 +80,7 @@ shape = gnfw_shape
 
 
 @jax.jit
-def P500(M: ArrayLike, z: ArrayLike, cosmo, profile) -> jax.Array:
+def P500(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile) -> jax.Array:
     """A10 characteristic pressure P500 at mass M/B [eV cm^-3].
 
     Parameters
@@ -103,7 +104,7 @@ def P500(M: ArrayLike, z: ArrayLike, cosmo, profile) -> jax.Array:
     )
 
 
-def scale_radius(M: ArrayLike, z: ArrayLike, cosmo, profile) -> jax.Array:
+def scale_radius(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile) -> jax.Array:
     """r500 of mass M/B [Mpc] (proportional to M^(1/3) at fixed z, as the contract requires).
 
     Parameters
@@ -122,7 +123,7 @@ def scale_radius(M: ArrayLike, z: ArrayLike, cosmo, profile) -> jax.Array:
     return r500(jnp.asarray(M) / profile.B, z, cosmo)
 
 
-def prefactor_z(z: ArrayLike, cosmo, d_a: ArrayLike) -> jax.Array:
+def prefactor_z(z: ArrayLike, cosmo: CosmoParams, d_a: ArrayLike) -> jax.Array:
     """Redshift factor of the y_ell prefactor [sr Msun^-1].
 
     Parameters
@@ -145,7 +146,7 @@ def prefactor_z(z: ArrayLike, cosmo, d_a: ArrayLike) -> jax.Array:
     )
 
 
-def prefactor_m(M: ArrayLike, cosmo, profile) -> jax.Array:
+def prefactor_m(M: ArrayLike, cosmo: CosmoParams, profile) -> jax.Array:
     """Mass factor of the y_ell prefactor [Msun].
 
     (sigma_T/m_e c^2) 4 pi r500 / l500^2 P500 h70^-3/2 = prefactor_z prefactor_m [sr],
