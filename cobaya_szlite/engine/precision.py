@@ -132,6 +132,7 @@ class _Limit(NamedTuple):
 #: off by < 1% and the tested range starts at the smallest one off by < 0.1%; for the
 #: ranges (physical choices) the limits are where the stated loss of signal sets in.
 #: The hard ranges also imply z_min < z_max, m_min < m_max and q_min < q_max.
+#: benchmarks/precision_limits.py reproduces the measurements.
 PRECISION_LIMITS: dict[str, _Limit] = {
     "z_min": _Limit(False, (1e-6, 0.1), (1e-6, 0.01),
                     "below 1e-6 the nearest halo would sit inside the Galaxy (d_A < 4 kpc; "
