@@ -18,7 +18,7 @@ _COBAYA_CLASSES = {
     "Planck2015TSZ": "planck2015",
 }
 
-__all__ = [*_engine_all, "linear_power", *_COBAYA_CLASSES]
+__all__ = list(_engine_all) + ["linear_power"] + list(_COBAYA_CLASSES)
 __version__ = "0.1.0"
 
 
