@@ -24,6 +24,7 @@ COLD_SNIPPET = """
 import time
 t0 = time.perf_counter()
 import numpy as np, jax
+jax.config.update("jax_enable_x64", True)
 import cobaya_szlite as sz
 ell = np.geomspace(10.0, 5000.0, {n_ell})
 c, p = sz.CosmoParams(), sz.ProfileParamsA10()
@@ -66,6 +67,7 @@ def engine_times(repeats):
     import jax
     import jax.numpy as jnp
 
+    jax.config.update("jax_enable_x64", True)
     import cobaya_szlite as sz
 
     rng = np.random.default_rng(1)

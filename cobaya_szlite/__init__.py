@@ -1,17 +1,15 @@
 """cobaya_szlite: the tSZ power spectrum C_ell^yy in pure JAX, with Cobaya components.
 
-Importing the package enables float64 in JAX (``jax_enable_x64``): the engine
-is written for double precision throughout. The Cobaya classes
-(`SZTheory`, `TSZBandpowers`, ...) are imported lazily, so using the engine
-alone never imports Cobaya.
+The engine needs float64: run ``jax.config.update("jax_enable_x64", True)`` once before
+the first engine call (importing the package does not change JAX's configuration; the
+engine entry points raise a clear error when float64 is off, and `SZTheory` switches it
+on when Cobaya loads it). The Cobaya classes (`SZTheory`, `TSZBandpowers`, ...) are
+imported lazily, so using the engine alone never imports Cobaya.
 """
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-from .engine import *  # noqa: E402,F401,F403
-from .engine import __all__ as _engine_all  # noqa: E402
+from .engine import *  # noqa: F401,F403
+from .engine import __all__ as _engine_all
+from .engine.linear_power import linear_power
 
 _COBAYA_CLASSES = {
     "SZTheory": "theory",
@@ -20,7 +18,7 @@ _COBAYA_CLASSES = {
     "Planck2015TSZ": "planck2015",
 }
 
-__all__ = list(_engine_all) + list(_COBAYA_CLASSES)
+__all__ = list(_engine_all) + ["linear_power"] + list(_COBAYA_CLASSES)
 __version__ = "0.1.0"
 
 

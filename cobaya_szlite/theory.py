@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -34,7 +35,7 @@ import numpy as np
 from cobaya.log import LoggedError
 from cobaya.theory import Theory
 
-from .engine import CosmoParams, Precision, ProfileParamsA10, validate
+from .engine import Precision, PrecisionWarning, make_precision
 from .parameters import (
     FIDUCIAL_PARAMS,
     INPUT_PARAMS,
@@ -155,7 +156,8 @@ class SZTheory(Theory):
     params = _default_params()
 
     def initialize(self):
-        """Check the options and build the engine `Precision`."""
+        """Enable float64 in JAX, check the options and build the engine `Precision`."""
+        jax.config.update("jax_enable_x64", True)
         settings = dict(self.precision or {})
         unknown = sorted(set(settings) - set(Precision._fields))
         if unknown:
@@ -165,16 +167,6 @@ class SZTheory(Theory):
                 unknown,
                 list(Precision._fields),
             )
-        defaults = Precision()
-        try:
-            converted = {
-                key: (int(value) if isinstance(getattr(defaults, key), int) else float(value))
-                for key, value in settings.items()
-            }
-            self._precision = Precision(**{**defaults._asdict(), **converted})
-            validate(CosmoParams(), ProfileParamsA10(), precision=self._precision)
-        except (TypeError, ValueError) as excpt:
-            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", settings, excpt)
         if not 0 < float(self.ell_min) < float(self.ell_max):
             raise LoggedError(
                 self.log,
@@ -182,6 +174,16 @@ class SZTheory(Theory):
                 self.ell_min,
                 self.ell_max,
             )
+        # the profile table is sized for the largest multipole this theory accepts
+        settings.setdefault("ell_max", float(self.ell_max))
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", PrecisionWarning)
+                self._precision = make_precision(**settings)
+        except (TypeError, ValueError) as excpt:
+            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt)
+        for warning in caught:
+            self.log.warning("%s", warning.message)
         self._ells = np.zeros(0)
         self._tll_ells = np.zeros(0)
         # input params the derivatives are taken with respect to (None: all; set(): none

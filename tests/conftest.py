@@ -21,7 +21,9 @@ import jax
 import numpy as np
 import pytest
 
-import cobaya_szlite as sz
+jax.config.update("jax_enable_x64", True)  # the engine needs float64; importing it does not switch it on
+
+import cobaya_szlite as sz  # noqa: E402
 
 
 def _user_cobaya_config_file():
@@ -81,10 +83,16 @@ def isolated_cobaya_config_dir():
 ELL = np.geomspace(10.0, 5000.0, 30)
 
 #: Two cosmologies (Planck-like and a deliberately different one) for reference tests.
-COSMOLOGIES = {
+_COSMOLOGIES = {
     "planck18": sz.CosmoParams(),
     "shifted": sz.CosmoParams(omega_b=0.0210, omega_cdm=0.1300, H0=72.0, n_s=0.950, sigma8=0.750),
 }
+
+
+@pytest.fixture(scope="session", params=sorted(_COSMOLOGIES))
+def reference_cosmo(request):
+    """Each reference cosmology in turn (Planck 2018-like, and a deliberately shifted one)."""
+    return _COSMOLOGIES[request.param]
 
 
 @pytest.fixture(scope="session")

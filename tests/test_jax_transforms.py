@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import cobaya_szlite as sz
-from conftest import ELL
 
 FIELDS = [("cosmo", f) for f in sz.CosmoParams._fields] + [("profile", f) for f in sz.ProfileParamsA10._fields]
 
@@ -39,20 +38,20 @@ def test_gradient_matches_central_difference(jacobian, cl_jit, cosmo, profile, w
         assert worst < 1e-6, f"{field} term {term}: worst relative difference {worst:.2e}"
 
 
-def test_grad_of_scalar_equals_jacobian_row_sum(jacobian, cosmo, profile):
+def test_grad_of_scalar_equals_jacobian_row_sum(jacobian, cosmo, profile, ell):
     """jax.grad of sum(C1h) returns pytrees of partials equal to the summed jacfwd rows."""
-    g_cosmo, g_prof = jax.grad(lambda c, p: jnp.sum(sz.cl_yy(c, p, ELL)[0]), argnums=(0, 1))(cosmo, profile)
+    g_cosmo, g_prof = jax.grad(lambda c, p: jnp.sum(sz.cl_yy(c, p, ell)[0]), argnums=(0, 1))(cosmo, profile)
     assert isinstance(g_cosmo, sz.CosmoParams) and isinstance(g_prof, sz.ProfileParamsA10)
     for tree_g, tree_j in ((g_cosmo, jacobian[0][0]), (g_prof, jacobian[0][1])):
         for a, b in zip(tree_g, tree_j):
             np.testing.assert_allclose(a, np.sum(b), rtol=1e-10)
 
 
-def test_design_matrix_shape(jacobian):
+def test_design_matrix_shape(jacobian, ell):
     """jacfwd over all fields assembles the (n_ell x 12) design matrix."""
     cols = [np.asarray(c) for tree in jacobian[0] for c in tree]
     design = np.stack(cols, axis=1)
-    assert design.shape == (len(ELL), 12) and np.all(np.isfinite(design))
+    assert design.shape == (len(ell), 12) and np.all(np.isfinite(design))
 
 
 def test_vmap_matches_python_loop(cl_jit, cosmo, profile):
@@ -69,13 +68,13 @@ def test_vmap_matches_python_loop(cl_jit, cosmo, profile):
         np.testing.assert_allclose(v2h[i], l2h, rtol=1e-12)
 
 
-def test_jit_traces_once_for_new_parameter_values(cosmo, profile):
+def test_jit_traces_once_for_new_parameter_values(cosmo, profile, ell):
     """The whole path compiles once: new parameter values reuse the trace."""
     traces = []
 
     def counted(c, p):
         traces.append(1)
-        return sz.cl_yy(c, p, ELL)
+        return sz.cl_yy(c, p, ell)
 
     f = jax.jit(counted)
     f(cosmo, profile)
@@ -91,12 +90,12 @@ def test_pytree_round_trip(cosmo, profile):
     assert jax.tree_util.tree_leaves(sz.Precision()) == []
 
 
-def test_precision_is_static_under_jit(cosmo, profile):
+def test_precision_is_static_under_jit(cosmo, profile, ell):
     """Passing a Precision positionally into a jitted function works (it has no leaves)."""
     f = jax.jit(sz.cl_yy)
-    small = sz.Precision(n_z=21, n_m=21, n_x=100, n_k=64)
-    a = f(cosmo, profile, ELL[:3], small)
-    b = sz.cl_yy(cosmo, profile, ELL[:3], small)
+    small = sz.Precision(n_z=21, n_m=21, n_x=100, n_k=100)
+    a = f(cosmo, profile, ell[:3], small)
+    b = sz.cl_yy(cosmo, profile, ell[:3], small)
     np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
 
 

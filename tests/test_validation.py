@@ -87,8 +87,12 @@ def test_unphysical_gradient_is_nan_not_crash(cosmo, profile):
 
 
 def test_ell_beyond_profile_table_is_nan_not_clamped(cosmo, profile):
-    """An ell whose q values exceed Precision.q_max is refused (NaN), not silently clamped;
-    raising q_max makes it computable."""
-    ell = np.array([2e5])
+    """An ell beyond the q table of the Precision (sized for ell_max) is refused: NaN under
+    jit, a ValueError naming ell_max from validate; raising ell_max makes it computable."""
+    ell = np.array([5e5])
     assert np.isnan(sz.cl_yy(cosmo, profile, ell)[0][0])
-    assert np.isfinite(sz.cl_yy(cosmo, profile, ell, sz.Precision(q_max=1e6))[0][0])
+    with pytest.raises(ValueError, match="Precision.ell_max"):
+        sz.validate(cosmo, profile, ell, sz.Precision())
+    wider = sz.make_precision(ell_max=5e5)
+    sz.validate(cosmo, profile, ell, wider)
+    assert np.isfinite(sz.cl_yy(cosmo, profile, ell, wider)[0][0])

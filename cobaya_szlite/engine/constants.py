@@ -2,6 +2,11 @@
 
 import math
 
+__all__ = [
+    "C_KM_S", "DELTA_C", "G_SI", "ME_C2_EV", "MPC_CM", "MPC_M", "MSUN_KG", "N_EFF", "OMEGA_GAMMA_H2",
+    "OMEGA_NU_H2", "OMEGA_R_H2", "RHO_CRIT_100", "SIGMA_SB", "SIGMA_T_CM2", "T_CMB", "Y_PER_EV_CM3_MPC",
+]
+
 C_KM_S = 299792.458
 """Speed of light [km s^-1]."""
 

@@ -1,17 +1,19 @@
 """Parameter containers of the engine.
 
 `CosmoParams` and `ProfileParamsA10` are NamedTuple pytrees: every field is a
-leaf that `jax.grad`, `jax.jacfwd` and `jax.vmap` can act on. `Precision` holds
-static settings (ranges and grid sizes); it is registered as a pytree with no
-leaves, so `jax.jit` treats it as a compile-time constant wherever it is passed.
+leaf that `jax.grad`, `jax.jacfwd` and `jax.vmap` can act on. `HaloModel` (the
+component choices) and `Precision` (ranges and grid sizes, in precision.py) are
+static: registered as pytrees with no leaves, so `jax.jit` treats them as
+compile-time constants wherever they are passed.
 """
 
-import math
 from typing import NamedTuple
 
 import jax
 
-__all__ = ["CosmoParams", "ProfileParamsA10", "Precision"]
+from .precision import Precision
+
+__all__ = ["CosmoParams", "HaloModel", "Precision", "ProfileParamsA10"]
 
 
 class CosmoParams(NamedTuple):
@@ -67,48 +69,29 @@ class ProfileParamsA10(NamedTuple):
     B: float = 1.25
 
 
-class Precision(NamedTuple):
-    """Static numerical settings of the tSZ computation.
+class HaloModel(NamedTuple):
+    """Static choice of the halo-model components (hashable; no pytree leaves).
 
     Parameters
     ----------
-    z_min, z_max : float
-        Redshift range of the Limber integral. The default z_min = 0.005 follows the
-        matched-settings comparison with pyccl (tests/); at ell <~ 30 halos below z = 0.005 still add
-        up to ~50% of D_ell (class_sz-style analyses use z_min = 1e-5, with q_max = 1e6).
-    m_min, m_max : float
-        Range of true M500c [Msun] (no h) of the mass integral.
-    x_out : float
-        Truncation radius of the pressure profile in units of r500;
-        ``math.inf`` integrates the untruncated profile.
-    n_z : int
-        Number of redshift nodes (log-spaced in z, Simpson's rule; odd).
-    n_m : int
-        Number of mass nodes (log-spaced, Simpson's rule; odd).
-    n_x : int
-        Number of radial nodes of the profile Fourier transform.
-    n_k : int
-        Number of wavenumber nodes of the sigma(R) quadrature.
-    q_min, q_max : float
-        Range of the tabulated profile transform in q = k r500 [dimensionless]. Points
-        needing q > q_max (high ell at low z_min) return NaN rather than a clamped value.
+    linear_power : str
+        Linear matter power spectrum backend, a key of
+        `cobaya_szlite.engine.linear_power.LINEAR_POWER_BACKENDS` ("eh98":
+        Eisenstein & Hu 1998 with baryon wiggles).
+    mass_function : str
+        Multiplicity function, a key of `cobaya_szlite.engine.mass_function.MASS_FUNCTIONS`
+        ("tinker08": Tinker et al. 2008).
+    bias : str
+        Linear halo bias, a key of `cobaya_szlite.engine.mass_function.BIASES`
+        ("tinker10": Tinker et al. 2010).
 
-    Defaults are converged to better than 0.5% on C_ell against 4x denser grids
-    (tests/test_cl_yy.py::test_defaults_converged_against_4x_denser_grids).
-    The fields must be Python numbers: the object is a compile-time constant.
+    The pressure profile is not named here: it follows the type of the profile
+    parameters passed to `cl_yy` (see `cobaya_szlite.engine.profiles`).
     """
 
-    z_min: float = 0.005
-    z_max: float = 3.0
-    m_min: float = 1e10
-    m_max: float = 5e15
-    x_out: float = math.inf
-    n_z: int = 61
-    n_m: int = 61
-    n_x: int = 400
-    n_k: int = 200
-    q_min: float = 1e-5
-    q_max: float = 1e4
+    linear_power: str = "eh98"
+    mass_function: str = "tinker08"
+    bias: str = "tinker10"
 
 
-jax.tree_util.register_static(Precision)
+jax.tree_util.register_static(HaloModel)

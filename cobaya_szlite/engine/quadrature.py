@@ -4,13 +4,28 @@ The NumPy functions here only ever see static numbers (grid sizes and ranges), n
 traced parameters: their results enter compiled code as constants.
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.special import sici
 
+__all__ = ["cubic_sinc_transform_weights", "lagrange4_interp", "simpson_weights", "sinc_transform_weights"]
 
-def simpson_weights(n, dx):
-    """Composite Simpson weights for `n` (odd) equally spaced nodes of spacing `dx`."""
+
+def simpson_weights(n: int, dx: float) -> np.ndarray:
+    """Composite Simpson weights for `n` (odd) equally spaced nodes of spacing `dx`.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes (odd, >= 3).
+    dx : float
+        Node spacing.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
     if n < 3 or n % 2 == 0:
         raise ValueError(f"Simpson's rule needs an odd number of nodes >= 3, got {n}")
     w = np.ones(n)
@@ -19,7 +34,7 @@ def simpson_weights(n, dx):
     return w * dx / 3.0
 
 
-def sinc_transform_weights(q, x):
+def sinc_transform_weights(q: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Weights w[i, j] with sum_j w[i, j] f(x_j) = Int_{x_0}^{x_-1} f(x) sin(q_i x)/(q_i x) dx.
 
     Exact for f piecewise linear between the nodes `x` (Filon-type rule), so the
@@ -31,6 +46,10 @@ def sinc_transform_weights(q, x):
         Positive wavenumbers (in units of 1/x).
     x : ndarray, shape (n_x,)
         Increasing nodes.
+
+    Returns
+    -------
+    ndarray, shape (n_q, n_x)
     """
     q = np.asarray(q, dtype=float)[:, None]
     a, b = x[None, :-1], x[None, 1:]
@@ -45,7 +64,7 @@ def sinc_transform_weights(q, x):
     return w
 
 
-def cubic_sinc_transform_weights(q, x, refine=8):
+def cubic_sinc_transform_weights(q: np.ndarray, x: np.ndarray, refine: int = 8) -> np.ndarray:
     """Weights w[i, j] with sum_j w[i, j] f(x_j) = Int_0^{x_-1} f(x) sin(q_i x)/(q_i x) dx.
 
     f is represented by local cubic (4-point Lagrange) interpolation in ln x between the
@@ -54,6 +73,19 @@ def cubic_sinc_transform_weights(q, x, refine=8):
     cubic keeps the rule accurate at large q, where the kinks of a coarse piecewise-linear
     f would dominate the small oscillating integral. Each fine sample depends on four
     nodes only, so building the weights costs O(n_q n_x refine).
+
+    Parameters
+    ----------
+    q : ndarray, shape (n_q,)
+        Positive wavenumbers (in units of 1/x).
+    x : ndarray, shape (n_x,)
+        Log-spaced increasing nodes (n_x >= 4).
+    refine : int
+        Fine samples per node interval.
+
+    Returns
+    -------
+    ndarray, shape (n_q, n_x)
     """
     n = x.size
     frac = np.arange(refine) / refine
@@ -77,7 +109,7 @@ def cubic_sinc_transform_weights(q, x, refine=8):
     return w
 
 
-def lagrange4_interp(table, t):
+def lagrange4_interp(table: jax.Array, t: jax.Array) -> jax.Array:
     """Cubic (4-point) Lagrange interpolation of `table` along its last axis.
 
     Parameters
@@ -96,7 +128,7 @@ def lagrange4_interp(table, t):
     t = jnp.clip(t, 1.0, n - 3.0 - 1e-9)
     i = jnp.floor(t).astype(jnp.int32)
     f = t - i
-    take = lambda off: jnp.take_along_axis(table, i + off, axis=-1)  # noqa: E731
+    take = lambda off: jnp.take_along_axis(table, i + off, axis=-1)
     wm1 = -f * (f - 1.0) * (f - 2.0) / 6.0
     w0 = (f + 1.0) * (f - 1.0) * (f - 2.0) / 2.0
     w1 = -(f + 1.0) * f * (f - 2.0) / 2.0

@@ -6,10 +6,19 @@ One table of rules serves both, so the eager check and the in-graph guard of `cl
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
+from .background import angular_diameter_distance
 from .constants import OMEGA_R_H2
+from .grids import grids
+from .params import CosmoParams
+from .precision import Precision, check_precision, q_table
+from .profiles import profile_component
+
+__all__ = ["physical_mask", "validate"]
 
 _COSMO_RULES = (
     ("omega_b", "omega_b > 0", lambda c: c.omega_b > 0),
@@ -24,80 +33,90 @@ _COSMO_RULES = (
     ("sigma8", "sigma8 > 0", lambda c: c.sigma8 > 0),
 )
 
-_PROFILE_RULES = (
-    ("P0", "P0 > 0", lambda p, x_out: p.P0 > 0),
-    ("c500", "c500 > 0", lambda p, x_out: p.c500 > 0),
-    ("alpha", "alpha > 0", lambda p, x_out: p.alpha > 0),
-    ("gamma", "gamma < 3 (integrable centre)", lambda p, x_out: p.gamma < 3),
-    ("beta", "beta > gamma", lambda p, x_out: p.beta > p.gamma),
-    (
-        "beta",
-        "beta > 3 when x_out = inf (finite total pressure)",
-        lambda p, x_out: (p.beta > 3) | (x_out < math.inf),
-    ),
-    ("alpha_p", "|alpha_p| < 1", lambda p, x_out: jnp.abs(p.alpha_p) < 1),
-    ("B", "B > 0", lambda p, x_out: p.B > 0),
-)
 
+def physical_mask(cosmo: CosmoParams, profile, x_out: float) -> jax.Array:
+    """Traced boolean: True where every parameter is inside its allowed range.
 
-def physical_mask(cosmo, profile, x_out):
-    """Traced boolean: True where every parameter is inside its allowed range."""
+    Parameters
+    ----------
+    cosmo : CosmoParams
+    profile : NamedTuple
+        Parameters of a registered profile (its component's `RULES` apply).
+    x_out : float
+        Static truncation radius (some profile rules depend on it).
+
+    Returns
+    -------
+    Array, bool scalar
+    """
     ok = jnp.array(True)
     for _, _, rule in _COSMO_RULES:
         ok = ok & rule(cosmo)
-    for _, _, rule in _PROFILE_RULES:
+    for _, _, rule in profile_component(profile).RULES:
         ok = ok & rule(profile, x_out)
     return ok
 
 
-def _check_precision(precision):
-    p = precision
-    checks = (
-        ("z_min", "0 < z_min < z_max", 0 < p.z_min < p.z_max),
-        ("m_min", "0 < m_min < m_max [Msun]", 0 < p.m_min < p.m_max),
-        ("x_out", "x_out > 0 (math.inf allowed)", p.x_out > 0),
-        ("n_z", "odd integer >= 3", isinstance(p.n_z, int) and p.n_z >= 3 and p.n_z % 2 == 1),
-        ("n_m", "odd integer >= 3", isinstance(p.n_m, int) and p.n_m >= 3 and p.n_m % 2 == 1),
-        ("n_x", "integer >= 16", isinstance(p.n_x, int) and p.n_x >= 16),
-        ("n_k", "integer >= 16", isinstance(p.n_k, int) and p.n_k >= 16),
-        ("q_min", "0 < q_min < q_max", 0 < p.q_min < p.q_max),
-    )
-    for name, allowed, ok in checks:
-        if not ok:
-            raise ValueError(f"Precision.{name} = {getattr(p, name)!r} is not allowed: need {allowed}")
-
-
-def validate(cosmo, profile, ell=None, precision=None):
+def validate(cosmo: CosmoParams, profile, ell: ArrayLike | None = None, precision: Precision | None = None) -> None:
     """Raise ValueError naming the first parameter outside its allowed range.
 
     Parameters
     ----------
     cosmo : CosmoParams
-    profile : ProfileParamsA10
+    profile : ProfileParamsA10 or another registered profile pytree
     ell : array_like, optional
-        Multipoles; all must be finite and > 0.
+        Multipoles; all must be finite and > 0, and inside the profile table of
+        `precision` (default `Precision()`) at this point.
     precision : Precision, optional
+        Also checked against its hard limits.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter (or setting), its value and the allowed range.
 
     Eager (concrete values only); inside `jax.jit` use the non-finite output of `cl_yy`.
     """
     x_out = math.inf if precision is None else precision.x_out
     if precision is not None:
-        _check_precision(precision)
+        check_precision(precision, warn=False)
     for name, value in zip(type(cosmo)._fields, cosmo):
         if not np.all(np.isfinite(value)):
             raise ValueError(f"CosmoParams.{name} = {value!r} is not finite")
+    kind = type(profile).__name__
     for name, value in zip(type(profile)._fields, profile):
         if not np.all(np.isfinite(value)):
-            raise ValueError(f"ProfileParamsA10.{name} = {value!r} is not finite")
+            raise ValueError(f"{kind}.{name} = {value!r} is not finite")
     for name, allowed, rule in _COSMO_RULES:
         if not np.all(rule(cosmo)):
             raise ValueError(f"CosmoParams.{name} = {getattr(cosmo, name)!r} is outside the allowed range: {allowed}")
-    for name, allowed, rule in _PROFILE_RULES:
+    for name, allowed, rule in profile_component(profile).RULES:
         if not np.all(rule(profile, x_out)):
-            raise ValueError(
-                f"ProfileParamsA10.{name} = {getattr(profile, name)!r} is outside the allowed range: {allowed}"
-            )
+            raise ValueError(f"{kind}.{name} = {getattr(profile, name)!r} is outside the allowed range: {allowed}")
     if ell is not None:
         ell = np.asarray(ell, dtype=float)
         if ell.size == 0 or not np.all(np.isfinite(ell)) or np.any(ell <= 0):
             raise ValueError(f"ell must be finite and > 0, got min {np.min(ell) if ell.size else 'empty'}")
+        _check_table_covers(cosmo, profile, ell, Precision() if precision is None else precision)
+
+
+def _check_table_covers(cosmo: CosmoParams, profile, ell, precision: Precision) -> None:
+    """Raise ValueError if the q table of `precision` cannot reach max(ell) at this point."""
+    component = profile_component(profile)
+    if not component.SELF_SIMILAR:
+        return
+    g = grids(precision)
+    table = q_table(precision)
+    ratio = np.max(
+        np.asarray(component.scale_radius(g.mass[-1], g.z, cosmo, profile))
+        / np.asarray(angular_diameter_distance(g.z, cosmo))
+    )
+    ell_top = float(np.max(ell))
+    top_row = (np.log((ell_top + 0.5) * ratio) - table.ln_q0) / table.dln_q
+    if top_row > table.n_q - 3:
+        raise ValueError(
+            f"ell = {ell_top:g} needs the profile transform up to q = {(ell_top + 0.5) * ratio:.3g} "
+            f"at this point, beyond the table of this Precision (q_max = {precision.q_max}, "
+            f"ell_max = {precision.ell_max:g}): raise Precision.ell_max (automatic q_max) or "
+            f"Precision.q_max"
+        )

@@ -1,0 +1,196 @@
+"""Halo mass functions and halo biases, and dn/dlnM built on them.
+
+Component contracts
+-------------------
+A mass function is a callable ``multiplicity(ln_sigma, z, delta_m, cosmo) -> f(sigma)``
+(dimensionless), so that dn/dlnM = f rho_m0 / M |d ln sigma / d ln M|; a bias is a
+callable ``bias(ln_sigma, z, delta_m, cosmo) -> b`` (dimensionless). `ln_sigma` is
+ln sigma(M, z), `delta_m` the halo overdensity relative to the mean matter density
+(500 / Omega_m(z) for the M500c masses of this package), all broadcast together.
+Register new ones with `register_mass_function` / `register_bias` and select them
+with ``HaloModel(mass_function=..., bias=...)``.
+
+`dndlnM` and `halo_bias` are exactly what `cl_yy` evaluates on its (z, M) grid: the
+same sigma quadrature (`Precision.n_k` nodes) and the same formulas.
+"""
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from ..background import growth_factor, rho_m0
+from ..halos import delta_mean, lagrangian_radius
+from ..linear_power import _sigma2_and_slope
+from ..params import CosmoParams, HaloModel
+from ..precision import Precision
+from . import tinker08, tinker10
+
+__all__ = [
+    "BIASES",
+    "MASS_FUNCTIONS",
+    "dndlnM",
+    "halo_bias",
+    "halo_bias_function",
+    "mass_function",
+    "number_density_factor",
+    "register_bias",
+    "register_mass_function",
+    "tinker08_dndlnM",
+    "tinker10_bias",
+]
+
+#: Registered multiplicity functions f(sigma) by name (values of `HaloModel.mass_function`).
+MASS_FUNCTIONS: dict[str, Callable] = {"tinker08": tinker08.multiplicity}
+
+#: Registered biases by name (values of `HaloModel.bias`).
+BIASES: dict[str, Callable] = {"tinker10": tinker10.bias}
+
+
+def register_mass_function(name: str, multiplicity: Callable) -> None:
+    """Register ``multiplicity(ln_sigma, z, delta_m, cosmo)`` under `name`.
+
+    Parameters
+    ----------
+    name : str
+        Value of `HaloModel.mass_function` that selects it.
+    multiplicity : callable
+        f(sigma), see the module docstring.
+    """
+    MASS_FUNCTIONS[name] = multiplicity
+
+
+def register_bias(name: str, bias: Callable) -> None:
+    """Register ``bias(ln_sigma, z, delta_m, cosmo)`` under `name`.
+
+    Parameters
+    ----------
+    name : str
+        Value of `HaloModel.bias` that selects it.
+    bias : callable
+        b(sigma), see the module docstring.
+    """
+    BIASES[name] = bias
+
+
+def _lookup(table: dict, field: str, name: str) -> Callable:
+    try:
+        return table[name]
+    except KeyError:
+        raise ValueError(f"HaloModel.{field} = {name!r} is not registered; available: {sorted(table)}") from None
+
+
+def mass_function(model: HaloModel) -> Callable:
+    """The multiplicity function selected by `model.mass_function` (ValueError if unknown)."""
+    return _lookup(MASS_FUNCTIONS, "mass_function", model.mass_function)
+
+
+def halo_bias_function(model: HaloModel) -> Callable:
+    """The bias selected by `model.bias` (ValueError if unknown)."""
+    return _lookup(BIASES, "bias", model.bias)
+
+
+def number_density_factor(M: ArrayLike, dlnsigma_dlnm: ArrayLike, cosmo: CosmoParams) -> jax.Array:
+    """rho_m0 / M |d ln sigma / d ln M|, so that dn/dlnM = f(sigma) times this [Mpc^-3].
+
+    Parameters
+    ----------
+    M : array_like
+        Mass [Msun].
+    dlnsigma_dlnm : array_like
+        d ln sigma / d ln M (negative), broadcast against `M`.
+    cosmo : CosmoParams
+
+    Returns
+    -------
+    Array
+    """
+    return rho_m0(cosmo) / M * -dlnsigma_dlnm
+
+
+def _ln_sigma_and_slope(M, z, cosmo: CosmoParams, precision, model):
+    """ln sigma(M, z) and d ln sigma / d ln M from the `Precision.n_k` quadrature."""
+    s2, dlns_dlnr = _sigma2_and_slope(lagrangian_radius(M, cosmo), cosmo, precision, model)
+    return 0.5 * jnp.log(s2) + jnp.log(growth_factor(z, cosmo)), dlns_dlnr / 3.0
+
+
+@jax.jit
+def dndlnM(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision = Precision(),
+           model: HaloModel = HaloModel()) -> jax.Array:
+    """Halo mass function dn/dlnM at M500c [Mpc^-3] (comoving).
+
+    Parameters
+    ----------
+    M : array_like
+        M500c [Msun].
+    z : array_like
+        Redshift (broadcast against `M`).
+    cosmo : CosmoParams
+    precision : Precision, optional
+        Static: `n_k` of the sigma quadrature.
+    model : HaloModel, optional
+        Static: the mass function and the linear-power backend.
+
+    Returns
+    -------
+    Array
+        f(sigma) rho_m0 / M |d ln sigma / d ln M| at Delta_m = 500 / Omega_m(z).
+    """
+    M = jnp.asarray(M, dtype=float)
+    ln_sigma, slope = _ln_sigma_and_slope(M, z, cosmo, precision, model)
+    f = mass_function(model)(ln_sigma, z, delta_mean(z, cosmo), cosmo)
+    return f * number_density_factor(M, slope, cosmo)
+
+
+@jax.jit
+def halo_bias(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision = Precision(),
+              model: HaloModel = HaloModel()) -> jax.Array:
+    """Linear halo bias at M500c [dimensionless].
+
+    Parameters
+    ----------
+    M, z, cosmo, precision : as for `dndlnM`
+    model : HaloModel, optional
+        Static: the bias and the linear-power backend.
+
+    Returns
+    -------
+    Array
+    """
+    M = jnp.asarray(M, dtype=float)
+    ln_sigma, _ = _ln_sigma_and_slope(M, z, cosmo, precision, model)
+    return halo_bias_function(model)(ln_sigma, z, delta_mean(z, cosmo), cosmo)
+
+
+_TINKER = HaloModel(mass_function="tinker08", bias="tinker10")
+
+
+@jax.jit
+def tinker08_dndlnM(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision = Precision()) -> jax.Array:
+    """Tinker08 dn/dlnM at M500c [Mpc^-3]: `dndlnM` with ``mass_function="tinker08"``.
+
+    Parameters
+    ----------
+    M, z, cosmo, precision : as for `dndlnM`
+
+    Returns
+    -------
+    Array
+    """
+    return dndlnM(M, z, cosmo, precision, _TINKER)
+
+
+@jax.jit
+def tinker10_bias(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision = Precision()) -> jax.Array:
+    """Tinker10 linear bias at M500c (delta_c = 1.686): `halo_bias` with ``bias="tinker10"``.
+
+    Parameters
+    ----------
+    M, z, cosmo, precision : as for `dndlnM`
+
+    Returns
+    -------
+    Array
+    """
+    return halo_bias(M, z, cosmo, precision, _TINKER)
