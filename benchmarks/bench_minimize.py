@@ -75,8 +75,8 @@ def _instrument():
 def samplers(rhoends):
     rows = {}
     for rhoend in rhoends:
-        label = "Cobaya minimize, BOBYQA, rhoend %g%s" % (
-            rhoend, " (default)" if rhoend == 0.05 else "")
+        default = " (default)" if rhoend == 0.05 else ""
+        label = f"Cobaya minimize, BOBYQA, rhoend {rhoend:g}{default}"
         rows[label] = {"minimize": {"method": "bobyqa", "best_of": 1,
                                     "override_bobyqa": {"rhoend": rhoend}}}
     rows["Cobaya minimize, scipy (FD)"] = {"minimize": {"method": "scipy", "best_of": 1}}

@@ -60,11 +60,11 @@ from scipy import optimize
 import yaml
 from cobaya_szlite.engine import (
     CosmoParams,
-    Precision,
     ProfileParamsA10,
     cl_yy,
     cl_yy_covariance,
     cl_yy_trispectrum,
+    make_precision,
 )
 
 __all__ = ["MODES", "Mock", "coverage_rows", "load_mock", "main", "posterior_summaries"]
@@ -94,8 +94,10 @@ def load_mock(folder: str = MOCK) -> dict:
     """Truth, bins, noise and covariance of the packaged mock (D_ell x 1e12 units)."""
     with open(os.path.join(folder, "truth.yaml"), encoding="utf-8") as stream:
         truth = yaml.safe_load(stream)
-    fields = Precision()._asdict()
-    precision = Precision(**{k: type(fields[k])(v) for k, v in truth["precision"].items()})
+    # the mock's recorded settings; its q_max (1e4, from before the table was sized
+    # automatically) is dropped: the automatic table has the same rows where they are used
+    settings = {k: v for k, v in truth["precision"].items() if k != "q_max"}
+    precision = make_precision(**settings)
     bins = np.loadtxt(os.path.join(folder, "bins.txt"))
     truth_cl = np.loadtxt(os.path.join(folder, "truth_cl.txt"))
     return {
@@ -352,6 +354,7 @@ def plot(rows: list[dict], path: str, n_real: int) -> None:
 
 
 def main() -> None:
+    jax.config.update("jax_enable_x64", True)  # the engine needs float64
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-realisations", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)

@@ -121,7 +121,8 @@ def write_mock(out, precision=Precision()):
 
     save("bandpowers_noiseless.txt", np.column_stack([ell, truth, sigma]), _HEADER + "; noiseless: the truth")
     save("bandpowers.txt", np.column_stack([ell, noisy, sigma]), _HEADER + f"; noisy realisation, seed {SEED}")
-    save("covariance.txt", cov, f"{len(ell)} x {len(ell)} covariance of D_ell x 1e12 (Gaussian + 1-halo trispectrum), f_sky = {F_SKY}")
+    save("covariance.txt", cov,
+         f"{len(ell)} x {len(ell)} covariance of D_ell x 1e12 (Gaussian + 1-halo trispectrum), f_sky = {F_SKY}")
     save(
         "truth_cl.txt",
         np.column_stack([ell, d_1h, d_2h, noise]),
@@ -131,6 +132,8 @@ def write_mock(out, precision=Precision()):
          fmt=["%d", "%d", "%.1f", "%d"])
 
     def value(v):
+        if v is None:
+            return "null"
         return ".inf" if v == math.inf else repr(v)
 
     lines = [

@@ -31,12 +31,13 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 
 import numpy as np
 from cobaya.log import LoggedError, get_logger
 
 from .bandpowers import DataFormatError, FixedCovariance, VaryingCovariance, read_table
-from .engine import Precision
+from .engine import Precision, PrecisionWarning, make_precision
 from .likelihood import TSZBandpowers
 from .parameters import (
     FIDUCIAL_PARAMS,
@@ -138,12 +139,13 @@ class Planck2015TSZ(TSZBandpowers):
         theory = provider.requirement_providers.get("Tll_sz")
         theory_precision = getattr(theory, "_precision", None)
         mine = self._engine_precision()
-        if theory_precision is not None and mine != theory_precision:
-            differing = {
-                key: (value, getattr(theory_precision, key))
-                for key, value in mine._asdict().items()
-                if value != getattr(theory_precision, key)
-            }
+        # only the fields set here are compared (ell_max follows each component's range)
+        differing = {
+            key: (getattr(mine, key), getattr(theory_precision, key))
+            for key in self.precision
+            if theory_precision is not None and getattr(mine, key) != getattr(theory_precision, key)
+        }
+        if differing:
             raise LoggedError(
                 self.log,
                 "With trispectrum: varying the trispectrum comes from the theory (%s) with "
@@ -155,17 +157,24 @@ class Planck2015TSZ(TSZBandpowers):
             )
 
     def _engine_precision(self):
-        """The engine `Precision` of the ``precision`` option (LoggedError if invalid)."""
+        """The engine `Precision` of the ``precision`` option, its profile table sized for
+        the selected bins (LoggedError naming the setting if invalid)."""
         unknown = sorted(set(self.precision or {}) - set(Precision._fields))
         if unknown:
             raise LoggedError(
                 self.log, "Unknown name(s) %s in 'precision' (allowed: %s).", unknown,
                 list(Precision._fields),
             )
+        settings = {"ell_max": float(np.max(self.data.ell)), **(self.precision or {})}
         try:
-            return Precision(**{**Precision()._asdict(), **(self.precision or {})})
-        except TypeError as excpt:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", PrecisionWarning)
+                precision = make_precision(**settings)
+        except (TypeError, ValueError) as excpt:
             raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt) from None
+        for warning in caught:
+            self.log.warning("%s", warning.message)
+        return precision
 
     def _resolve_folder(self):
         if self.data_folder:

@@ -181,7 +181,7 @@ class SZTheory(Theory):
                 warnings.simplefilter("always", PrecisionWarning)
                 self._precision = make_precision(**settings)
         except (TypeError, ValueError) as excpt:
-            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt)
+            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt) from None
         for warning in caught:
             self.log.warning("%s", warning.message)
         self._ells = np.zeros(0)

@@ -1,10 +1,10 @@
 """Why a point has zero likelihood, and how that is reported (free of Cobaya).
 
 The engine returns non-finite C_ell for a point it refuses (a parameter outside its
-allowed range, or multipoles needing the profile transform beyond ``Precision.q_max``);
-`non_finite_reason` names the cause. `ZeroLikelihoodReport` logs the first few
-occurrences and then every n-th, with a count, so the reason reaches the user at the
-default log level without flooding a long run.
+allowed range, or multipoles beyond the profile table of its `Precision`);
+`non_finite_reason` names the cause with the engine's own `validate`.
+`ZeroLikelihoodReport` logs the first few occurrences and then every n-th, with a count,
+so the reason reaches the user at the default log level without flooding a long run.
 """
 
 from __future__ import annotations
@@ -13,37 +13,12 @@ import logging
 
 import numpy as np
 
-from .engine import (
-    CosmoParams,
-    Precision,
-    ProfileParamsA10,
-    angular_diameter_distance,
-    r500,
-    validate,
-)
+from .engine import CosmoParams, Precision, ProfileParamsA10, validate
 
-__all__ = ["ZeroLikelihoodReport", "non_finite_reason", "q_needed"]
+__all__ = ["ZeroLikelihoodReport", "non_finite_reason"]
 
-
-def q_needed(cosmo: CosmoParams, profile: ProfileParamsA10, ell_max: float, precision: Precision) -> float:
-    """Largest q = k r500 [dimensionless] the profile transform is needed at.
-
-    Parameters
-    ----------
-    cosmo, profile
-        The point (concrete values).
-    ell_max : float
-        Largest multipole computed.
-    precision : Precision
-        Its z_min and m_max set the extreme: q = (ell_max + 1/2) r500(m_max / B, z_min) / d_A(z_min).
-
-    Returns
-    -------
-    float
-    """
-    z = precision.z_min
-    radius = r500(precision.m_max / profile.B, z, cosmo)
-    return float((ell_max + 0.5) * radius / angular_diameter_distance(z, cosmo))
+#: Start of `validate`'s messages about the profile table (a precision setting).
+_TABLE_MESSAGE = "needs the profile transform"
 
 
 def non_finite_reason(
@@ -67,30 +42,17 @@ def non_finite_reason(
         value, is the cause (then every point may be affected).
     """
     try:
-        validate(cosmo, profile, precision=precision)
+        validate(cosmo, profile, ell, precision=precision)
     except ValueError as excpt:
-        return str(excpt), False
-    ell_max = float(np.max(ell))
-    needed = q_needed(cosmo, profile, ell_max, precision)
-    if needed > precision.q_max:
-        reason = (
-            f"needs the profile transform beyond q_max: at ell = {ell_max:g} it is needed up to "
-            f"q = (ell+1/2) r500(m_max/B, z_min)/d_A(z_min) = {needed:.3g} > precision "
-            f"q_max = {precision.q_max:g} (z_min = {precision.z_min:g}, m_max = {precision.m_max:g}); "
-            f"set the precision option q_max >= {_round_up(needed):g}, or raise z_min"
-        )
-        return reason, True
+        message = str(excpt)
+        if _TABLE_MESSAGE in message:
+            return f"{message} (SZTheory/Planck2015TSZ option 'precision')", True
+        return message, False
     reason = (
         f"non-finite result although every parameter is in its allowed range "
         f"(precision {dict(precision._asdict())})"
     )
     return reason, True
-
-
-def _round_up(value: float) -> float:
-    """``value`` rounded up to one significant figure above it (1.3e4 -> 2e4)."""
-    exponent = 10.0 ** np.floor(np.log10(value))
-    return float(np.ceil(value / exponent) * exponent)
 
 
 class ZeroLikelihoodReport:

@@ -16,8 +16,9 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
 from getdist import loadMCSamples, plots  # noqa: E402
+
+import yaml  # noqa: E402
 
 MOCK_TRUTH = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "cobaya_szlite", "data", "mock", "truth.yaml"

@@ -12,7 +12,10 @@ import argparse
 import os
 import sys
 
+import jax
 import numpy as np
+
+jax.config.update("jax_enable_x64", True)  # the engine needs float64
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -28,7 +31,7 @@ def main():
     print(f"Wrote {len(truth)} bins to {out}")
     ell, _, sigma = np.loadtxt(os.path.join(out, "bandpowers_noiseless.txt"), unpack=True)
     for row in zip(ell, truth, noise_d(ell), sigma / truth):
-        print("ell %7.1f  D %.4e  N %.4e  sigma/D %.4f" % row)
+        print("ell {:7.1f}  D {:.4e}  N {:.4e}  sigma/D {:.4f}".format(*row))
 
 
 if __name__ == "__main__":

@@ -71,7 +71,8 @@ def _run(command: list[str], timeout: float, **kwargs) -> tuple[subprocess.Compl
     """Run `command` from the repository root; return (result, wall time [s])."""
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.perf_counter()
-    out = subprocess.run(command, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, **kwargs)
+    out = subprocess.run(command, check=False, cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=timeout, **kwargs)
     wall = time.perf_counter() - start
     if out.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
@@ -134,7 +135,8 @@ def _progress(prefix: str) -> dict[str, float]:
 def _mcmc_row(label: str, command: list[str], prefix: str, timeout: float) -> tuple[str, str]:
     out, wall = _run(command + ["-o", prefix], timeout=timeout)
     last = _progress(prefix)
-    row = (f"| `{label}` | {datetime.date.today().isoformat()}, {_commit()} | {wall:.0f} s | {int(float(last['N']))} | {float(last['acceptance_rate']):.3f} | "
+    row = (f"| `{label}` | {datetime.date.today().isoformat()}, {_commit()} | {wall:.0f} s | "
+           f"{int(float(last['N']))} | {float(last['acceptance_rate']):.3f} | "
            f"{float(last['Rminus1']):.4f} / {float(last['Rminus1_cl']):.3f} |")
     return row, out.stdout + out.stderr
 

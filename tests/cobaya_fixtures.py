@@ -32,7 +32,7 @@ needs_planck_data = pytest.mark.skipif(
 
 #: Small engine precision for tests where exact accuracy is not the point
 #: (C_ell within 0.5% of the defaults; compile time is the same).
-TEST_PRECISION = {"n_z": 41, "n_m": 41, "n_x": 200, "n_k": 100}
+TEST_PRECISION = {"n_z": 41, "n_m": 41, "n_x": 200, "n_k": 150}
 THEORY = "cobaya_szlite.SZTheory"
 LIKE = "cobaya_szlite.TSZBandpowers"
 TRUTH = dict(FIDUCIAL_PARAMS)

@@ -8,8 +8,9 @@ import pytest
 from cobaya.log import LoggedError
 from cobaya.model import get_model
 
-from cobaya_fixtures import LIKE, THEORY, mock_folder, simple_info
 from cobaya_szlite.bandpowers import Chi2, DataFormatError, read_table
+
+from cobaya_fixtures import LIKE, THEORY, mock_folder, simple_info
 
 
 @pytest.fixture

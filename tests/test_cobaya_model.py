@@ -8,6 +8,12 @@ import shutil
 import numpy as np
 import pytest
 from cobaya.model import get_model
+
+import cobaya_szlite as sz
+import cobaya_szlite.theory as theory_module
+from cobaya_szlite.likelihood import MOCK_DATA_FOLDER, TSZBandpowers
+from cobaya_szlite.parameters import FIDUCIAL_COSMO
+
 from cobaya_fixtures import (
     LIKE,
     PLANCK_FOLDER,
@@ -21,9 +27,6 @@ from cobaya_fixtures import (
     numpy_chi2,
     simple_info,
 )
-
-import cobaya_szlite.theory as theory_module
-from cobaya_szlite.likelihood import MOCK_DATA_FOLDER, TSZBandpowers
 
 
 def _at_truth(model):
@@ -303,8 +306,6 @@ def test_mock_covariance_is_gaussian_plus_trispectrum():
     """covariance.txt = diag Gaussian (signal + noise) + engine T / (4 pi f_sky), D_ell x 1e12."""
     import math
 
-    from cobaya_fixtures import TEST_PRECISION
-
     import cobaya_szlite as sz
     from cobaya_szlite.mock import (
         F_SKY,
@@ -313,6 +314,8 @@ def test_mock_covariance_is_gaussian_plus_trispectrum():
         bins,
         noise_d,
     )
+
+    from cobaya_fixtures import TEST_PRECISION
 
     _, _, ell, n_ell = bins()
     cov = np.loadtxt(os.path.join(mock_folder(), "covariance.txt"))
@@ -326,23 +329,30 @@ def test_mock_covariance_is_gaussian_plus_trispectrum():
 
 
 def test_zero_likelihood_reason_is_logged_at_default_level(caplog):
-    """precision z_min = 1e-5 with the default q_max: every point has zero likelihood, and
-    a WARNING (first 5 occurrences, then every 100th) says why and what q_max would work."""
-    info = simple_info(theory_options={"precision": dict(TEST_PRECISION, z_min=1e-5)})
-    model = get_model(info)
+    """An explicit q_max that reaches ell_max = 3000 at B = 1 but not at B = 0.6: those points
+    have zero likelihood, and a WARNING (first 5 occurrences, then every 100th) names the
+    profile table and the precision option; with q_max unset (sized automatically) they
+    are finite."""
+    precision = sz.make_precision(**dict(TEST_PRECISION, z_min=1e-5, ell_max=3000.0))
+    z_min, m_max = precision.z_min, precision.m_max
+    per_ell = float(sz.r500(m_max, z_min, FIDUCIAL_COSMO) / sz.angular_diameter_distance(z_min, FIDUCIAL_COSMO))
+    # q needed at B = 1 is 3000.5 per_ell; at B = 0.6 it is (1/0.6)^(1/3) = 1.19 times more
+    q_max = 1.05 * 3000.5 * per_ell
+    params = {"B": {"prior": {"min": 0.5, "max": 2.0}}}
+    theory = {"precision": dict(TEST_PRECISION, z_min=1e-5, q_max=q_max), "ell_max": 3000}
     with caplog.at_level(logging.INFO):
-        for sigma8 in np.linspace(0.75, 0.85, 7):
-            assert model.loglike({"sigma8": sigma8}, return_derived=False) == -np.inf
+        model = get_model(simple_info(params=params, theory_options=theory))
+        assert np.isfinite(model.loglike({"B": 1.25}, return_derived=False))
+        for _ in range(7):
+            assert model.loglike({"B": 0.6}, return_derived=False) == -np.inf
     messages = [r.getMessage() for r in caplog.records
                 if r.levelno == logging.WARNING and "Zero likelihood" in r.getMessage()]
     assert len(messages) == 5  # rate-limited
-    assert all("q_max" in m and "set the precision option q_max >=" in m for m in messages)
+    assert all("needs the profile transform" in m and "option 'precision'" in m for m in messages)
     assert "further ones are logged every 100th" in messages[-1]
-    # with the suggested q_max the same points are finite
-    suggested = float(messages[0].split("q_max >= ")[1].split(",")[0])
-    fixed = get_model(simple_info(theory_options={
-        "precision": dict(TEST_PRECISION, z_min=1e-5, q_max=suggested)}))
-    assert np.isfinite(fixed.loglike({"sigma8": 0.8}, return_derived=False))
+    automatic = get_model(simple_info(params=params, theory_options={
+        "precision": dict(TEST_PRECISION, z_min=1e-5), "ell_max": 3000}))
+    assert np.isfinite(automatic.loglike({"B": 0.6}, return_derived=False))
 
 
 def test_unphysical_parameter_reason_is_logged(caplog):

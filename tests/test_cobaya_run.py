@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from cobaya.run import run
 from cobaya.yaml import yaml_dump, yaml_load_file
-from cobaya_fixtures import YAML_DIR, load_yaml, simple_info
 from getdist import loadMCSamples
+
+from cobaya_fixtures import YAML_DIR, load_yaml, simple_info
 
 SAMPLED = ["sigma8", "omega_cdm", "B"]
 LABELS = {

@@ -5,9 +5,10 @@ import pytest
 from cobaya.log import LoggedError
 from cobaya.model import get_model
 from cobaya.run import run
-from cobaya_fixtures import LIKE, THEORY, simple_info
 
 from cobaya_szlite.posterior_gradient import PosteriorGradient
+
+from cobaya_fixtures import LIKE, simple_info
 
 #: A likelihood without gradients (finite-difference fallback), on two theory inputs.
 EXTRA_LIKE = "lambda sigma8, omega_cdm: -0.5 * ((sigma8 - 0.8) / 0.05) ** 2 - np.log(omega_cdm) ** 2"

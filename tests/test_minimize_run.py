@@ -6,8 +6,9 @@ import os
 import numpy as np
 import pytest
 from cobaya.run import run
-from cobaya_fixtures import LIKE, TRUTH, load_yaml
 from getdist.types import BestFit
+
+from cobaya_fixtures import LIKE, TRUTH, load_yaml
 
 SAMPLER = "cobaya_szlite.GradMinimize"
 SAMPLED = ["sigma8", "omega_cdm", "B"]

@@ -16,6 +16,9 @@ import pathlib
 import numpy as np
 import pytest
 from cobaya.model import get_model
+
+import cobaya_szlite as sz
+
 from cobaya_fixtures import (
     PLANCK_FOLDER,
     TEST_PRECISION,
@@ -24,11 +27,9 @@ from cobaya_fixtures import (
     needs_planck_data,
 )
 
-import cobaya_szlite as sz
-
 pytestmark = needs_planck_data
 LIKE = "cobaya_szlite.Planck2015TSZ"
-PRECISION = dict(TEST_PRECISION, z_min=1e-5, q_max=1e6)
+PRECISION = dict(TEST_PRECISION, z_min=1e-5)
 POINT = {"sigma8": 0.78, "A_CIB": 0.66, "A_RS": 0.1, "A_IR": 2.04}
 DATA = "class_sz_SZ_and_fg_models.txt"
 REFERENCE = "soliket_tSZ_trispectrum_ref_total-planck-collab-15_step_1.txt"
@@ -79,7 +80,7 @@ def engine_tll(point, ell):
     prof = sz.ProfileParamsA10(
         *(values[k] for k in ("P0GNFW", "c500", "gammaGNFW", "alphaGNFW", "betaGNFW", "alpha_p", "B"))
     )
-    t = np.asarray(sz.cl_yy_trispectrum(cosmo, prof, ell, precision=sz.Precision(**PRECISION)))
+    t = np.asarray(sz.cl_yy_trispectrum(cosmo, prof, ell, precision=sz.make_precision(**PRECISION)))
     to_d = 1e12 * ell * (ell + 1) / (2 * math.pi)
     return t * np.outer(to_d, to_d)
 
@@ -242,12 +243,19 @@ def test_install_failure_and_not_installed(tmp_path, monkeypatch):
 
 
 def test_fiducial_mode_names_the_precision_cause():
-    """trispectrum: fiducial with z_min = 1e-5 and the default q_max: the error names q_max
-    (the option to change), not an unphysical fiducial point."""
+    """trispectrum: fiducial with an explicit q_max that reaches the last bin (ell = 959.5) at
+    B = 1 but not at the fiducial B = 0.6: the error names the precision option (the setting
+    to change), not an unphysical fiducial point."""
     from cobaya.log import LoggedError
 
-    spec = info("fiducial", precision=dict(TEST_PRECISION, z_min=1e-5))
-    with pytest.raises(LoggedError, match=r"q_max.*option 'precision'"):
+    from cobaya_szlite.parameters import FIDUCIAL_COSMO
+
+    z_min, m_max = 1e-5, sz.Precision().m_max
+    per_ell = float(sz.r500(m_max, z_min, FIDUCIAL_COSMO) / sz.angular_diameter_distance(z_min, FIDUCIAL_COSMO))
+    q_max = 1.05 * 960.0 * per_ell  # B = 0.6 needs (1/0.6)^(1/3) = 1.19 times more
+    spec = info("fiducial", precision=dict(TEST_PRECISION, z_min=z_min, q_max=q_max))
+    spec["likelihood"][LIKE]["fiducial"] = {"B": 0.6}
+    with pytest.raises(LoggedError, match=r"needs the profile transform.*option 'precision'"):
         get_model(spec)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from cobaya.run import run
 from cobaya.yaml import yaml_load_file
+
 from cobaya_fixtures import PLANCK_FOLDER, REPO, needs_planck_data
 
 MINIMIZE_YAML = os.path.join(REPO, "yaml", "planck2015_minimize.yaml")

@@ -257,7 +257,8 @@ def _growth_table(cosmo: CosmoParams):
     """(D, dD/dln a) on the ln a nodes, unnormalised: RK4 from a = 1e-3.
 
     The system is linear, so each RK4 step is a 2x2 matrix, all built at once; a scan
-    then applies them in turn (a tiny loop body: fast to compile and to differentiate). Initial conditions: the growing (Meszaros) mode
+    then applies them in turn (a tiny loop body: fast to compile and to differentiate).
+    Initial conditions: the growing (Meszaros) mode
     D = 1 + 3y/2, y = a/a_eq, exact for matter + radiation; Lambda is < 1e-8 at a = 1e-3.
     """
     om, orad, _ = density_fractions(cosmo)

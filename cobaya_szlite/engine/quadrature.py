@@ -128,7 +128,10 @@ def lagrange4_interp(table: jax.Array, t: jax.Array) -> jax.Array:
     t = jnp.clip(t, 1.0, n - 3.0 - 1e-9)
     i = jnp.floor(t).astype(jnp.int32)
     f = t - i
-    take = lambda off: jnp.take_along_axis(table, i + off, axis=-1)
+
+    def take(off):
+        return jnp.take_along_axis(table, i + off, axis=-1)
+
     wm1 = -f * (f - 1.0) * (f - 2.0) / 6.0
     w0 = (f + 1.0) * (f - 1.0) * (f - 2.0) / 2.0
     w1 = -(f + 1.0) * f * (f - 2.0) / 2.0

@@ -142,7 +142,8 @@ def _ingredients(cosmo: CosmoParams, profile, ell, precision, model) -> Ingredie
 
     valid = physical_mask(cosmo, profile, precision.x_out) & jnp.all(ell > 0)
     if component.SELF_SIMILAR:
-        prefactor = component.prefactor_z(z, cosmo, d_a)[:, None] * component.prefactor_m(g.mass, cosmo, profile)[None, :]
+        prefactor = (component.prefactor_z(z, cosmo, d_a)[:, None]
+                     * component.prefactor_m(g.mass, cosmo, profile)[None, :])
         ln_q_lowest = jnp.log(component.scale_radius(g.mass[0], z, cosmo, profile) / d_a)
         offset = (jnp.log(ell + 0.5)[None, :] + ln_q_lowest[:, None] - g.fourier.ln_q0) / g.fourier.dln_q
         # Below the table u(q) is flat (clamping is exact to < 1e-9); above it the point is refused.
