@@ -56,6 +56,7 @@ def test_distance_derivative_is_c_over_H(cosmo):
     assert abs(float(dchi) / expected - 1) < 1e-10
 
 
+@pytest.mark.slow
 def test_growth_gradient_matches_finite_difference(cosmo):
     """d D(z=1) / d omega_cdm from jax.grad against a central difference (step 1e-5)."""
     f = lambda wc: sz.growth_factor(1.0, cosmo._replace(omega_cdm=wc))  # noqa: E731

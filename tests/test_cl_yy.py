@@ -10,6 +10,7 @@ ELL_REF = np.array([10.0, 30.0, 100.0, 300.0, 1000.0, 2000.0, 5000.0])
 
 
 @pytest.mark.parametrize("B", [1.25, 1.6])
+@pytest.mark.slow
 def test_cl_yy_matches_pyccl(pyccl_ref, reference_cosmo, B):
     """Required tolerances: 1-halo 1%, 2-halo 2% (measured: 4e-5 and 1.4e-3; the 2-halo
     residual is delta_c = 1.686 here vs pyccl's 1.68647 in the Tinker10 bias)."""
@@ -21,6 +22,7 @@ def test_cl_yy_matches_pyccl(pyccl_ref, reference_cosmo, B):
     assert np.all(np.abs(r2 - 1) < 0.02), f"2h worst ratio {r2[np.argmax(abs(r2 - 1))]:.5f}: {r2}"
 
 
+@pytest.mark.slow
 def test_one_halo_matches_pyccl_native_pipeline(pyccl_ref, cosmo, profile):
     """pyccl's own HMCalculator + tSZ tracer + angular_cl for the 1-halo term (its low-mass
     counterterm is negligible for the 1-halo term at m_min = 1e10 Msun)."""
@@ -30,6 +32,7 @@ def test_one_halo_matches_pyccl_native_pipeline(pyccl_ref, cosmo, profile):
     assert np.all(np.abs(ratio - 1) < 0.01), f"ratios {ratio}"
 
 
+@pytest.mark.slow
 def test_defaults_converged_against_4x_denser_grids(cosmo):
     """Precision defaults within 0.5% of a run with 4x denser z, M, x and k grids
     (measured: 3e-5 (1h), 4e-4 (2h)), over 2 <= ell <= 2e4, for a non-default profile
@@ -47,6 +50,7 @@ def test_defaults_converged_against_4x_denser_grids(cosmo):
             assert dev < 5e-3, f"max deviation {dev:.2e}"
 
 
+@pytest.mark.slow
 def test_x_out_truncation_lowers_large_scales(cosmo, profile):
     """A profile truncated at x_out = 1 has less pressure: lower C_ell, most at low ell."""
     ell = np.array([10.0, 3000.0])
@@ -55,6 +59,7 @@ def test_x_out_truncation_lowers_large_scales(cosmo, profile):
     assert np.all(cut < full) and cut[0] / full[0] < cut[1] / full[1]
 
 
+@pytest.mark.slow
 def test_scaling_with_pressure_normalisation(cosmo, profile, ell, cl_jit):
     """C1h scales as P0^2, C2h as P0^2 (y is linear in P0)."""
     a1, a2 = cl_jit(cosmo, profile)
@@ -63,6 +68,7 @@ def test_scaling_with_pressure_normalisation(cosmo, profile, ell, cl_jit):
     np.testing.assert_allclose(np.asarray(b2) / np.asarray(a2), 4.0, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_non_integer_ell(cosmo, profile):
     """Arbitrary real ell: the spectrum is smooth between integers."""
     c = np.asarray(sz.cl_yy(cosmo, profile, np.array([100.0, 100.5, 101.0]))[0])

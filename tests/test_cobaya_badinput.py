@@ -30,12 +30,14 @@ def _rewrite(path, edit):
     path.write_text("\n".join(edit(lines)) + "\n")
 
 
+@pytest.mark.slow
 def test_missing_folder(tmp_path):
     missing = str(tmp_path / "nowhere")
     with pytest.raises(LoggedError, match=f"Data folder not found: '{missing}'"):
         _build({"data_folder": missing})
 
 
+@pytest.mark.slow
 def test_missing_file(folder):
     with pytest.raises(LoggedError, match=r"not found: '.*nofile\.txt'.*Expected format: columns: ell_eff"):
         _build({"data_folder": str(folder), "bandpowers_file": "nofile.txt"})

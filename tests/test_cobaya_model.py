@@ -38,6 +38,7 @@ def _like(model, name=LIKE):
 
 
 @pytest.mark.parametrize("name", ["quickstart.yaml", "mcmc_mock.yaml", "minimize_mock.yaml"])
+@pytest.mark.slow
 def test_yaml_models(name):
     info = load_yaml(name)
     info.pop("sampler")
@@ -57,6 +58,7 @@ def test_yaml_models(name):
     assert np.all(np.isfinite(derived))
 
 
+@pytest.mark.slow
 def test_truth_of_noiseless_mock():
     model = noiseless_model()
     logp = model.loglike({"sigma8": TRUTH["sigma8"]}, return_derived=False)
@@ -73,6 +75,7 @@ def test_truth_of_noiseless_mock():
     assert -2 * logp == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_products_are_numpy_and_python_floats():
     model = noiseless_model()
     model.loglikes({"sigma8": 0.81})
@@ -100,6 +103,7 @@ def test_products_are_numpy_and_python_floats():
     np.testing.assert_allclose(cl_sz["2h"][:3], np.asarray(c2) * to_d, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_compiled_once_per_run(monkeypatch):
     """One compilation per request, reused for every point and by a second model with the
     same multipoles and precision. Compilations are counted by wrapping the engine's cl_yy
@@ -170,6 +174,7 @@ def test_ell_selection_and_two_likelihoods_share_the_theory():
     assert -2 * loglikes[1] == pytest.approx(r @ np.linalg.solve(cov, r), rel=1e-10)
 
 
+@pytest.mark.slow
 def test_class_sz_style_request_without_ells():
     from cobaya.likelihood import Likelihood
 
@@ -213,6 +218,7 @@ def test_foreground_templates(tmp_path):
     assert -2 * model.loglike(point, return_derived=False) == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_packaged_mock_matches_the_engine():
     """The packaged truth is the current engine at default precision (else re-run make_mock)."""
     info = simple_info(
@@ -224,6 +230,7 @@ def test_packaged_mock_matches_the_engine():
     assert chi2 < 1e-2, "packaged mock is stale: run scripts/make_mock.py"
 
 
+@pytest.mark.slow
 def test_one_covariance_rule_for_every_folder(tmp_path, caplog):
     """covariance_file null: the folder's covariance.txt if it has one, else diag(sigma^2),
     for the packaged mock, a verbatim copy of it and any other folder alike; false:
@@ -274,6 +281,7 @@ def test_covariance_log_names_the_trispectrum(caplog):
 
 
 @needs_planck_data
+@pytest.mark.slow
 def test_planck2015_folder_with_foregrounds_and_trispectrum(tmp_path):
     data_file = "class_sz_SZ_and_fg_models.txt"
     tri_file = "soliket_tSZ_trispectrum_ref_total-planck-collab-15_step_1.txt"
@@ -302,6 +310,7 @@ def test_planck2015_folder_with_foregrounds_and_trispectrum(tmp_path):
     assert -2 * logp == pytest.approx(r @ np.linalg.solve(cov, r), rel=1e-10)
 
 
+@pytest.mark.slow
 def test_mock_covariance_is_gaussian_plus_trispectrum():
     """covariance.txt = diag Gaussian (signal + noise) + engine T / (4 pi f_sky), D_ell x 1e12."""
     import math
@@ -328,6 +337,7 @@ def test_mock_covariance_is_gaussian_plus_trispectrum():
     np.testing.assert_allclose(cov, expected, rtol=1e-9, atol=0)
 
 
+@pytest.mark.slow
 def test_zero_likelihood_reason_is_logged_at_default_level(caplog):
     """An explicit q_max that reaches ell_max = 3000 at B = 1 but not at B = 0.6: those points
     have zero likelihood, and a WARNING (first 5 occurrences, then every 100th) names the

@@ -69,6 +69,7 @@ def test_resume_loses_no_accepted_sample(tmp_path):
     assert second[len(first) - 1, 0] >= first[-1, 0]
 
 
+@pytest.mark.slow
 def test_unphysical_points_while_sampling(tmp_path):
     params = {
         # wide priors and proposals: many proposed points have sigma8 <= 0 or beta <= gamma

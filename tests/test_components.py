@@ -28,6 +28,7 @@ def ingredients(cosmo, profile):
     return _ingredients(cosmo, profile, ELL, SMALL, sz.HaloModel())
 
 
+@pytest.mark.slow
 def test_public_building_blocks_are_what_cl_yy_runs(cosmo, ingredients):
     """dn/dlnM, bias, dV/dz and P_lin from the public functions on the grids of a Precision
     equal the arrays cl_yy integrates (same quadratures: agreement to rounding, 1e-12)."""
@@ -42,6 +43,7 @@ def test_public_building_blocks_are_what_cl_yy_runs(cosmo, ingredients):
     np.testing.assert_allclose(halo.p_lin, sz.linear_power(k, z, cosmo), rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_profile_terms_are_y_ell(cosmo, profile, ingredients):
     """prefactor x u(q) on the grid is the public y_ell (the self-similar fast path)."""
     g = grids(SMALL)
@@ -69,6 +71,7 @@ class _QuadrupledPower:
         return 4.0 * linear_power_package.eh98.power_z0(cosmo, k)
 
 
+@pytest.mark.slow
 def test_registered_linear_power_backend_is_used(cosmo, profile):
     sz.register_linear_power("eh98_x4", _QuadrupledPower)
     try:
@@ -80,6 +83,7 @@ def test_registered_linear_power_backend_is_used(cosmo, profile):
         del linear_power_package.LINEAR_POWER_BACKENDS["eh98_x4"]
 
 
+@pytest.mark.slow
 def test_registered_mass_function_and_bias_are_used(cosmo, profile):
     """f -> 2 f doubles C1h and quadruples C2h; b -> 3 b multiplies C2h by 9 more."""
     sz.register_mass_function("double", lambda *a: 2.0 * mass_function_package.tinker08.multiplicity(*a))
@@ -114,6 +118,7 @@ def _general_y_ell_grid(ell, z, mass, cosmo, profile, precision):
 _GENERAL = types.SimpleNamespace(SELF_SIMILAR=False, RULES=gnfw.RULES, y_ell_grid=_general_y_ell_grid)
 
 
+@pytest.mark.slow
 def test_general_profile_path_matches_the_self_similar_path(cosmo):
     """A profile registered without SELF_SIMILAR gets y_ell at every (z, M, ell) node. With
     the A10 kernel it reproduces the Hankel fast path. Interpolation in ln q is linear in

@@ -154,6 +154,7 @@ def _model_snippets():
 
 
 @pytest.mark.parametrize("relpath, text", _model_snippets())
+@pytest.mark.slow
 def test_markdown_snippet_builds_a_model(relpath, text):
     """A snippet with a likelihood block is a working input (theory added if it has none)."""
     info = yaml_load(text)
@@ -301,6 +302,7 @@ def _snapshot(folder):
     }
 
 
+@pytest.mark.slow
 def test_quickstart_writes_nothing_where_it_runs(tmp_path):
     """cobaya-run yaml/quickstart.yaml from (a copy of) the repository root adds no file."""
     copy = tmp_path / "repo"

@@ -19,6 +19,7 @@ def _relevant(M, z, cosmo):
 
 
 @pytest.mark.parametrize("ours, theirs", [(sz.tinker08_dndlnM, "dndlnM"), (sz.tinker10_bias, "bias")])
+@pytest.mark.slow
 def test_mass_function_and_bias_match_pyccl(pyccl_ref, reference_cosmo, ours, theirs):
     """Required tolerance 1% for both. The mass function uses the same linear interpolation
     of the Tinker table in log Delta as pyccl; for the bias we use delta_c = 1.686
@@ -44,6 +45,7 @@ def test_delta_mean_is_500_over_omega_m(cosmo):
 
 
 @pytest.mark.parametrize("arg", ["M", "z"])
+@pytest.mark.slow
 def test_mass_function_derivatives(cosmo, arg):
     """d(dn/dlnM)/dM and d/dz by jax.grad against central differences (relative step 1e-5)."""
     M0, z0 = 3e14, 0.4
@@ -63,11 +65,13 @@ def test_mass_function_derivatives(cosmo, arg):
     assert abs(g / fd - 1) < 1e-6, (g, fd)
 
 
+@pytest.mark.slow
 def test_bias_vmap_over_mass(cosmo):
     batched = jax.vmap(lambda m: sz.tinker10_bias(m, 0.5, cosmo))(MASSES)
     np.testing.assert_allclose(batched, sz.tinker10_bias(MASSES, 0.5, cosmo), rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_mass_function_normalisation(cosmo):
     """Tinker08 is normalised so that (almost) all mass is in halos: at z = 0 the integral
     of M dn/dlnM over 1e6..1e17 Msun is a large fraction of rho_m0 (Tinker08's f(sigma) at

@@ -22,6 +22,7 @@ def jacobian(jac_jit, cosmo, profile):
 
 
 @pytest.mark.parametrize("which, field", FIELDS)
+@pytest.mark.slow
 def test_gradient_matches_central_difference(jacobian, cl_jit, cosmo, profile, which, field):
     """Every one of the 12 parameters, both terms, all 30 ells: jacfwd against central
     differences with relative step 1e-5 (truncation ~1e-10 relative, round-off ~1e-11);
@@ -38,6 +39,7 @@ def test_gradient_matches_central_difference(jacobian, cl_jit, cosmo, profile, w
         assert worst < 1e-6, f"{field} term {term}: worst relative difference {worst:.2e}"
 
 
+@pytest.mark.slow
 def test_grad_of_scalar_equals_jacobian_row_sum(jacobian, cosmo, profile, ell):
     """jax.grad of sum(C1h) returns pytrees of partials equal to the summed jacfwd rows."""
     g_cosmo, g_prof = jax.grad(lambda c, p: jnp.sum(sz.cl_yy(c, p, ell)[0]), argnums=(0, 1))(cosmo, profile)
@@ -47,6 +49,7 @@ def test_grad_of_scalar_equals_jacobian_row_sum(jacobian, cosmo, profile, ell):
             np.testing.assert_allclose(a, np.sum(b), rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_design_matrix_shape(jacobian, ell):
     """jacfwd over all fields assembles the (n_ell x 12) design matrix."""
     cols = [np.asarray(c) for tree in jacobian[0] for c in tree]
@@ -54,6 +57,7 @@ def test_design_matrix_shape(jacobian, ell):
     assert design.shape == (len(ell), 12) and np.all(np.isfinite(design))
 
 
+@pytest.mark.slow
 def test_vmap_matches_python_loop(cl_jit, cosmo, profile):
     s8 = jnp.array([0.7, 0.8, 0.9])
     bs = jnp.array([1.1, 1.3, 1.5])
@@ -68,6 +72,7 @@ def test_vmap_matches_python_loop(cl_jit, cosmo, profile):
         np.testing.assert_allclose(v2h[i], l2h, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_jit_traces_once_for_new_parameter_values(cosmo, profile, ell):
     """The whole path compiles once: new parameter values reuse the trace."""
     traces = []
@@ -90,6 +95,7 @@ def test_pytree_round_trip(cosmo, profile):
     assert jax.tree_util.tree_leaves(sz.Precision()) == []
 
 
+@pytest.mark.slow
 def test_precision_is_static_under_jit(cosmo, profile, ell):
     """Passing a Precision positionally into a jitted function works (it has no leaves)."""
     f = jax.jit(sz.cl_yy)
@@ -99,6 +105,7 @@ def test_precision_is_static_under_jit(cosmo, profile, ell):
     np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_trispectrum_and_covariance_gradients(cosmo, profile):
     """jax.grad through the trispectrum and the covariance against central differences."""
     ell = np.array([100.0, 1000.0])

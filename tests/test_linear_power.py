@@ -2,10 +2,12 @@
 
 import jax
 import numpy as np
+import pytest
 
 import cobaya_szlite as sz
 
 
+@pytest.mark.slow
 def test_sigma8_normalisation(reference_cosmo):
     """sigma(8 h^-1 Mpc, z=0) = sigma8. The amplitude is fixed by a 1024-node rule and
     sigma_R uses the Precision.n_k-node rule that cl_yy runs for sigma(M): they agree to
@@ -44,6 +46,7 @@ def test_sigma_R_matches_pyccl(pyccl_ref, reference_cosmo):
         assert np.all(np.abs(ratio - 1) < 3e-3), f"z={z}: worst ratio {ratio[i]:.6f} at R={R[i]:.3g} Mpc"
 
 
+@pytest.mark.slow
 def test_sigma_slope_matches_finite_difference(cosmo):
     """dlnsigma_dlnR against a central difference of ln sigma in ln R (step 1e-4)."""
     R = np.array([0.5, 2.0, 8.0, 30.0])
@@ -52,6 +55,7 @@ def test_sigma_slope_matches_finite_difference(cosmo):
     np.testing.assert_allclose(sz.dlnsigma_dlnR(R, cosmo), fd, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_sigma_gradient_in_R_and_cosmology(cosmo):
     """jax.grad of sigma(R) in R and in sigma8 (sigma is linear in sigma8)."""
     R = 5.0

@@ -55,6 +55,7 @@ POINTS = [
 
 
 @pytest.mark.parametrize("ignore_prior", [False, True])
+@pytest.mark.slow
 def test_gradient_matches_finite_differences(model, ignore_prior):
     gradient = PosteriorGradient(model, ignore_prior=ignore_prior)
     assert gradient.analytic == [LIKE] and gradient.numeric == ["extra"]
@@ -69,6 +70,7 @@ def test_gradient_matches_finite_differences(model, ignore_prior):
         assert isinstance(value, float) and grad.dtype == np.float64
 
 
+@pytest.mark.slow
 def test_likelihood_gradient_methods(model):
     """TSZBandpowers.logp_gradient / logp_fisher: Python floats for every varying input.
 
@@ -116,6 +118,7 @@ def test_bad_sampler_options(options, message, caplog):
     assert message in caplog.text
 
 
+@pytest.mark.slow
 def test_cl_sz_grad_restricted_to_requested_params():
     """Cl_sz_grad: {params: [...]} gives those columns of the full Jacobian (INPUT_PARAMS
     order), the union over requests; unknown names are refused."""

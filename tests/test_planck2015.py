@@ -101,6 +101,7 @@ def test_loading_bins_and_parameters():
 
 
 @pytest.mark.parametrize("mode", ["none", "reference", "fiducial", "varying"])
+@pytest.mark.slow
 def test_loglike_equals_numpy(mode):
     m = model(mode)
     point = dict(POINT, omega_cdm=0.12)
@@ -125,6 +126,7 @@ def test_modes_differ_and_fiducial_point_is_stated():
     assert like.fiducial_point["B"] == 1.25 and like.fiducial_point["sigma8"] == 0.8102
 
 
+@pytest.mark.slow
 def test_varying_gradient_matches_finite_differences():
     """logp_gradient (Cl_sz_grad + dT/dparams + log-det terms) vs central differences."""
     m = get_model(info("varying"))
@@ -201,6 +203,7 @@ def test_install_from_a_local_folder_option(tmp_path):
     assert installed.read_bytes() == pathlib.Path(PLANCK_FOLDER, name).read_bytes()
 
 
+@pytest.mark.slow
 def test_shipped_planck_yaml_runs_after_offline_install(tmp_path, monkeypatch):
     """yaml/planck2015_mcmc.yaml as shipped (data_folder: null, its own precision), after
     `cobaya-install` from the local source into a tmp packages path; only packages_path
@@ -242,6 +245,7 @@ def test_install_failure_and_not_installed(tmp_path, monkeypatch):
         get_model(spec)
 
 
+@pytest.mark.slow
 def test_fiducial_mode_names_the_precision_cause():
     """trispectrum: fiducial with an explicit q_max that reaches the last bin (ell = 959.5) at
     B = 1 but not at the fiducial B = 0.6: the error names the precision option (the setting

@@ -32,6 +32,7 @@ def test_shipped_minimize_yaml_is_reproducible():
 
 
 @needs_planck_data
+@pytest.mark.slow
 def test_best_fit_is_the_documented_maximum():
     """Two seeds reach the same minimum, the one the docs quote, on the prior corner.
 

@@ -95,6 +95,7 @@ def default_cl(cosmo, profile):
 
 
 @pytest.mark.parametrize("name, refused, accepted", [("n_m", 15, 21), ("n_k", 64, 100)])
+@pytest.mark.slow
 def test_hard_limit_is_where_the_error_exceeds_one_percent(cosmo, profile, default_cl, name, refused, accepted):
     """The stated limits are measured: just below the hard limit C_ell is off by more than
     1% from the converged defaults, at the limit by less (bypassing the check with a raw
@@ -124,6 +125,7 @@ def test_cl_yy_refuses_a_raw_precision_outside_the_limits(cosmo, profile):
         sz.cl_yy(cosmo, profile, ELL, sz.Precision(n_m=3))
 
 
+@pytest.mark.slow
 def test_low_z_min_with_default_table_is_finite(cosmo, profile):
     """Regression: z_min = 1e-5 with the default (automatic) q table used to give NaN at
     every ell; now finite up to ell = 3000 and identical to an explicitly huge table
@@ -138,6 +140,7 @@ def test_low_z_min_with_default_table_is_finite(cosmo, profile):
         np.testing.assert_allclose(x, y, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_huge_m_max_is_finite_and_converged(cosmo, profile, default_cl):
     """Regression: m_max = 1e20: finite, and within 0.5% of m_max = 5e15 (no halos above)."""
     cl = [np.asarray(c) for c in sz.cl_yy(cosmo, profile, ELL, sz.make_precision(m_max=1e20))]
@@ -157,6 +160,7 @@ def test_required_q_max_covers_ell_max_at_the_sizing_corners(profile):
         sz.validate(corner, weak_b, ell=[2e4], precision=precision)
 
 
+@pytest.mark.slow
 def test_explicit_q_max_too_small_is_refused_with_the_value_that_works():
     with pytest.raises(ValueError) as err:
         sz.make_precision(z_min=1e-5, q_max=1e4)

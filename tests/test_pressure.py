@@ -73,6 +73,7 @@ def test_y_ell_matches_pyccl_profile(pyccl_ref, cosmo, profile):
         assert np.all(np.abs(ratio - 1) < 1e-3), f"z={z}: worst ratio {ratio.flat[np.argmax(abs(ratio - 1))]:.6f}"
 
 
+@pytest.mark.slow
 def test_profile_fourier_gradient_in_shape_parameters(profile):
     """d u(q) / d beta from jax.grad against a central difference (step 1e-5)."""
     q = np.array([0.1, 3.0, 30.0])
@@ -83,6 +84,7 @@ def test_profile_fourier_gradient_in_shape_parameters(profile):
     assert abs(g / fd - 1) < 1e-6, (g, fd)
 
 
+@pytest.mark.slow
 def test_y_ell_gradient_in_mass_and_redshift(cosmo, profile):
     """d y_ell / dM and d y_ell / dz through the whole kernel (relative step 1e-5)."""
     def f(M, z):

@@ -23,6 +23,7 @@ def _worst(ours, ref):
     return float(np.max(np.abs(np.diag(ratio)))), float(np.max(np.abs(ratio)))
 
 
+@pytest.mark.slow
 def test_trispectrum_matches_pyccl_direct(pyccl_ref, reference_cosmo):
     """Limber integral of pyccl's n(M), GNFW Fourier table and distances (B = 1.41)."""
     cosmo, prof = reference_cosmo, sz.ProfileParamsA10(B=1.41)
@@ -31,6 +32,7 @@ def test_trispectrum_matches_pyccl_direct(pyccl_ref, reference_cosmo):
     assert diag < TOL and full < TOL, (diag, full)
 
 
+@pytest.mark.slow
 def test_trispectrum_matches_pyccl_native(pyccl_ref, cosmo, profile):
     """pyccl's own 1-halo trispectrum (halomod_Tk3D_1h) projected by angular_cl_cov_cNG."""
     ours = np.asarray(sz.cl_yy_trispectrum(cosmo, profile, ELL_T))
@@ -38,12 +40,14 @@ def test_trispectrum_matches_pyccl_native(pyccl_ref, cosmo, profile):
     assert diag < TOL and full < TOL, (diag, full)
 
 
+@pytest.mark.slow
 def test_trispectrum_symmetric_positive(cosmo, profile):
     t = np.asarray(sz.cl_yy_trispectrum(cosmo, profile, ELL_T, precision=SMALL))
     assert np.allclose(t, t.T, rtol=1e-12, atol=0)
     assert np.all(t > 0)
 
 
+@pytest.mark.slow
 def test_covariance_is_gaussian_plus_trispectrum(cosmo, profile):
     """Cov = diag 2 (C + N)^2 / ((2 ell + 1) delta_ell f_sky) + T / (4 pi f_sky)."""
     delta = np.array([2.0, 8.0, 30.0, 100.0, 150.0, 400.0])
@@ -61,6 +65,7 @@ def test_covariance_is_gaussian_plus_trispectrum(cosmo, profile):
 
 
 @pytest.mark.parametrize("field", ["sigma8", "B"])
+@pytest.mark.slow
 def test_covariance_gradient_matches_finite_differences(cosmo, profile, field):
     """d Cov / d field by jacfwd vs central differences (step 1e-4 relative): 1e-5 relative."""
     delta = np.full(ELL_T.size, 10.0)

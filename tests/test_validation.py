@@ -59,6 +59,7 @@ def test_bad_ell(cosmo, profile, bad_ell):
         sz.validate(cosmo, profile, ell=bad_ell)
 
 
+@pytest.mark.slow
 def test_non_positive_ell_is_nan_under_jit(cosmo, profile):
     out = jax.jit(sz.cl_yy)(cosmo, profile, np.array([-1.0, 100.0]))
     assert np.all(np.isnan(out[0]))
@@ -81,11 +82,13 @@ def test_bad_precision(cosmo, profile, kwargs, name):
         sz.validate(cosmo, profile, precision=sz.Precision(**kwargs))
 
 
+@pytest.mark.slow
 def test_unphysical_gradient_is_nan_not_crash(cosmo, profile):
     g = jax.grad(lambda s8: sz.cl_yy(cosmo._replace(sigma8=s8), profile, np.array([100.0]))[0][0])(-0.1)
     assert np.isnan(g)
 
 
+@pytest.mark.slow
 def test_ell_beyond_profile_table_is_nan_not_clamped(cosmo, profile):
     """An ell beyond the q table of the Precision (sized for ell_max) is refused: NaN under
     jit, a ValueError naming ell_max from validate; raising ell_max makes it computable."""
