@@ -149,12 +149,7 @@ def d_ell_trispectrum(values, ell, precision: Precision):
 
     Parameters
     ----------
-    values : array, shape (12,)
-        Input values in INPUT_PARAMS order.
-    ell : array, shape (n_ell,)
-        Multipoles.
-    precision : Precision
-        Engine precision (static).
+    values, ell, precision : as for `d_ell_spectra`
 
     Returns
     -------
