@@ -22,7 +22,19 @@ __all__ = list(_engine_all) + ["linear_power"] + list(_COBAYA_CLASSES)
 __version__ = "0.1.0"
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> type:
+    """The Cobaya classes, imported on first access (PEP 562).
+
+    Parameters
+    ----------
+    name : str
+        A key of `_COBAYA_CLASSES`; anything else raises AttributeError.
+
+    Returns
+    -------
+    type
+        The class, from its module.
+    """
     if name in _COBAYA_CLASSES:
         import importlib
 

@@ -33,16 +33,31 @@ Covariance models (below `Chi2`): `FixedCovariance` (a fixed matrix, e.g. Gaussi
 fixed trispectrum, `FixedCovariance.with_trispectrum`) and `VaryingCovariance` (Gaussian
 plus the trispectrum at the current point, with its log-determinant, gradient and Fisher
 term); a likelihood picks one and passes it residuals, Jacobians and the trispectrum.
+Their methods share these arguments:
+
+``residual`` : array, shape (n,)
+    r = data - model in D_ell x 1e12.
+``jacobian`` : array, shape (n, n_theta)
+    J = d model / d theta, in D_ell x 1e12 per unit of each theta.
+``tll`` : array, shape (n, n)
+    The trispectrum at the current point, full sky, in (D_ell x 1e12)^2
+    (ignored by `FixedCovariance`).
+``dtll`` : array, shape (n_theta, n, n)
+    Its derivatives, one slice per column of J (zero for parameters it does not
+    depend on), per unit of each theta (ignored by `FixedCovariance`).
 """
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
+from numpy.typing import ArrayLike
 
 __all__ = [
+    "BANDPOWER_FORMAT",
     "BandpowerData",
     "Chi2",
     "DataFormatError",
@@ -53,6 +68,7 @@ __all__ = [
     "read_table",
 ]
 
+#: The format of ``bandpowers_file``, quoted in error messages.
 BANDPOWER_FORMAT = "columns: ell_eff, D_ell x 1e12, sigma [, extra columns]"
 
 
@@ -60,13 +76,35 @@ class DataFormatError(ValueError):
     """A data file is missing or does not have the documented format."""
 
 
-def read_table(path, *, min_columns=1, n_columns=None, expected=""):
-    """Read a white-space separated numeric table into a 2-D float array.
+def read_table(path: str | os.PathLike, *, min_columns: int = 1, n_columns: int | None = None,
+               expected: str = "") -> np.ndarray:
+    """Read a white-space separated numeric table (``#`` starts a comment).
 
     Checks, with the file name and 1-based line number in every message: that
     the file exists, that every entry is a finite number, that every row has
     the same number of columns, and that this number is ``n_columns`` (if
-    given) or at least ``min_columns``. ``expected`` describes the format.
+    given) or at least ``min_columns``.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+    min_columns : int
+        Fewest columns accepted (when ``n_columns`` is None).
+    n_columns : int, optional
+        Exact number of columns required.
+    expected : str
+        Description of the format, appended to every error message.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_rows, n_columns)
+        The values as floats, in the file's units.
+
+    Raises
+    ------
+    DataFormatError
+        On any of the problems above.
     """
     hint = f" Expected format: {expected}." if expected else ""
     if not os.path.isfile(path):
@@ -108,7 +146,7 @@ def read_table(path, *, min_columns=1, n_columns=None, expected=""):
     return np.array(rows, dtype=float)
 
 
-def _is_float(word):
+def _is_float(word: str) -> bool:
     try:
         float(word)
     except ValueError:
@@ -118,12 +156,20 @@ def _is_float(word):
 
 @dataclass(frozen=True)
 class BandpowerData:
-    """Selected bins of a bandpower data set.
+    """Selected bins of a bandpower data set (what `load_bandpowers` returns).
 
-    ``ell`` effective multipoles; ``d`` data and ``sigma`` errors in
-    D_ell x 1e12; ``cov`` the covariance in (D_ell x 1e12)^2; ``templates``
-    maps each foreground amplitude name to its template (D_ell x 1e12 at unit
-    amplitude); ``selection`` the boolean row mask applied to the files.
+    Attributes
+    ----------
+    ell : numpy.ndarray, shape (n,)
+        Effective multipoles.
+    d, sigma : numpy.ndarray, shape (n,)
+        Data and their errors in D_ell x 1e12.
+    cov : numpy.ndarray, shape (n, n)
+        Covariance in (D_ell x 1e12)^2.
+    templates : dict
+        Foreground amplitude name -> its template (D_ell x 1e12 at unit amplitude).
+    selection : numpy.ndarray of bool
+        The row mask applied to the files.
     """
 
     ell: np.ndarray
@@ -135,20 +181,43 @@ class BandpowerData:
 
 
 def load_bandpowers(
-    folder,
-    bandpowers_file="bandpowers.txt",
+    folder: str | os.PathLike,
+    bandpowers_file: str = "bandpowers.txt",
     *,
-    covariance_file=None,
-    trispectrum_file=None,
-    f_sky=None,
-    foregrounds=None,
-    ell_min=None,
-    ell_max=None,
-):
+    covariance_file: str | None = None,
+    trispectrum_file: str | None = None,
+    f_sky: float | None = None,
+    foregrounds: Mapping[str, str | dict] | None = None,
+    ell_min: float | None = None,
+    ell_max: float | None = None,
+) -> BandpowerData:
     """Load a bandpower data set from ``folder`` (format in the module docstring).
 
-    Returns a `BandpowerData`; raises `DataFormatError` naming the file, line
-    and expected format on any problem.
+    Parameters
+    ----------
+    folder : str or path
+        The data folder; the file names below are relative to it.
+    bandpowers_file : str
+        Columns ell_eff, D_ell x 1e12, sigma [, extra columns].
+    covariance_file : str, optional
+        N x N covariance in (D_ell x 1e12)^2; None: diag(sigma^2).
+    trispectrum_file : str, optional
+        N x N full-sky trispectrum in (D_ell x 1e12)^2, added as T / (4 pi f_sky).
+    f_sky : float, optional
+        Sky fraction, 0 < f_sky <= 1; required with ``trispectrum_file``.
+    foregrounds : mapping, optional
+        Amplitude name -> template file name or ``{file: ..., column: k}``.
+    ell_min, ell_max : float, optional
+        Keep the bins with ell_min <= ell_eff <= ell_max (None: no bound).
+
+    Returns
+    -------
+    BandpowerData
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file, line and expected format, on any problem.
     """
     if not os.path.isdir(folder):
         raise DataFormatError(f"Data folder not found: '{folder}'.")
@@ -195,7 +264,7 @@ def load_bandpowers(
     )
 
 
-def _read_square(path, n, what):
+def _read_square(path: str, n: int, what: str) -> np.ndarray:
     expected = f"{n} x {n} {what} matrix, one row per line, in (D_ell x 1e12)^2"
     matrix = read_table(path, n_columns=n, expected=expected)
     if matrix.shape != (n, n):
@@ -203,7 +272,7 @@ def _read_square(path, n, what):
     return matrix
 
 
-def _read_template(folder, name, spec, ell):
+def _read_template(folder: str, name: str, spec: str | dict, ell: np.ndarray) -> np.ndarray:
     if isinstance(spec, str):
         file, column = spec, 2
     elif isinstance(spec, dict) and set(spec) <= {"file", "column"} and "file" in spec:
@@ -231,7 +300,7 @@ class NotPositiveDefiniteError(ValueError):
     """A covariance (at some point of a parameter-dependent model) is not positive definite."""
 
 
-def _cholesky(cov, label):
+def _cholesky(cov: np.ndarray, label: str) -> tuple[np.ndarray, bool]:
     """Lower Cholesky factor of ``cov`` (scipy ``cho_factor`` form); raises
     `NotPositiveDefiniteError` naming ``label`` and the smallest eigenvalue."""
     try:
@@ -246,11 +315,16 @@ def _cholesky(cov, label):
 class Chi2:
     """chi^2 = r^T Cov^-1 r for a fixed covariance.
 
-    Raises `DataFormatError` unless ``cov`` is symmetric (to 1e-10 relative)
-    and positive definite; ``label`` names its origin in the message.
+    Parameters
+    ----------
+    cov : array, shape (n, n)
+        Covariance in (D_ell x 1e12)^2; `DataFormatError` unless it is symmetric (to
+        1e-10 relative) and positive definite.
+    label : str
+        Its origin, named in error messages.
     """
 
-    def __init__(self, cov, label="covariance"):
+    def __init__(self, cov: ArrayLike, label: str = "covariance") -> None:
         cov = np.asarray(cov, dtype=float)
         scale = np.max(np.abs(cov))
         if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
@@ -265,52 +339,78 @@ class Chi2:
         self.inverse = scipy.linalg.cho_solve(factor, np.eye(len(cov)))
         self.inverse = 0.5 * (self.inverse + self.inverse.T)
 
-    def __call__(self, residual):
-        """chi^2 of a residual vector (data - model), as a Python float."""
+    def __call__(self, residual: ArrayLike) -> float:
+        """chi^2 of a residual vector.
+
+        Parameters
+        ----------
+        residual : array, shape (n,)
+            data - model in D_ell x 1e12.
+
+        Returns
+        -------
+        float
+            chi^2 (dimensionless).
+        """
         return float(residual @ self.inverse @ residual)
 
-    def logp_gradient(self, residual, jacobian):
-        """d ln L / d theta = r^T Cov^-1 J for ln L = -chi^2/2 (numpy array).
+    def logp_gradient(self, residual: ArrayLike, jacobian: ArrayLike) -> np.ndarray:
+        """d ln L / d theta = r^T Cov^-1 J for ln L = -chi^2/2.
 
-        ``residual`` r = data - model (n,); ``jacobian`` J = d model / d theta
-        (n, n_theta), in the units of the data per unit of each theta.
+        Parameters
+        ----------
+        residual, jacobian : array
+            r = data - model (n,) and J = d model / d theta (n, n_theta), in the units
+            of the data (per unit of each theta).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_theta,)
+            Per unit of each theta.
         """
         return np.asarray(residual @ self.inverse @ jacobian, dtype=float)
 
-    def fisher(self, jacobian):
-        """Fisher matrix J^T Cov^-1 J (n_theta, n_theta): -d^2 ln L / d theta^2 for a linear model."""
+    def fisher(self, jacobian: ArrayLike) -> np.ndarray:
+        """Fisher matrix J^T Cov^-1 J: -d^2 ln L / d theta^2 for a linear model.
+
+        Parameters
+        ----------
+        jacobian : array, shape (n, n_theta)
+            J, as for `logp_gradient`.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_theta, n_theta)
+            Per unit of each pair of thetas.
+        """
         jacobian = np.asarray(jacobian, dtype=float)
         return jacobian.T @ self.inverse @ jacobian
 
 
 # ---------------------------------------------------------------- covariance models
 #
-# A covariance model turns residuals r = data - model (n,) and model Jacobians
-# J = d model / d theta (n, n_theta) into ln L, its gradient and its Fisher matrix.
-# All take the trispectrum at the current point, ``tll`` (n, n) full-sky in
-# (D_ell x 1e12)^2, and its derivatives ``dtll`` (n_theta, n, n, one slice per column
-# of J; zero for parameters it does not depend on); the fixed models ignore them.
+# A covariance model turns residuals and model Jacobians into ln L, its gradient and its
+# Fisher matrix (arguments in the module docstring).
 
 
 class FixedCovariance:
     """Gaussian likelihood with a fixed covariance: ln L = -chi^2 / 2.
 
+    The determinant of the covariance is constant and dropped.
+
     Parameters
     ----------
-    cov : array, shape (n, n)
-        Covariance in (D_ell x 1e12)^2 (symmetric, positive definite, else
-        `DataFormatError`). Its determinant is constant and dropped.
-    label : str
-        Its origin, for error messages.
+    cov, label : as for `Chi2`
     """
 
     varying = False
 
-    def __init__(self, cov, label="covariance"):
+    def __init__(self, cov: ArrayLike, label: str = "covariance") -> None:
         self.chi2 = Chi2(cov, label=label)
 
     @classmethod
-    def with_trispectrum(cls, gaussian_cov, tll, f_sky, label="covariance"):
+    def with_trispectrum(cls, gaussian_cov: ArrayLike, tll: ArrayLike, f_sky: float,
+                         label: str = "covariance") -> "FixedCovariance":
         """Gaussian + fixed trispectrum: Cov = gaussian_cov + tll / (4 pi f_sky).
 
         Parameters
@@ -323,28 +423,78 @@ class FixedCovariance:
             Sky fraction, 0 < f_sky <= 1.
         label : str
             Origin, for error messages.
+
+        Returns
+        -------
+        FixedCovariance
         """
         return cls(np.asarray(gaussian_cov) + np.asarray(tll) / (4 * np.pi * f_sky), label=label)
 
     @property
-    def cov(self):
-        """The covariance (n, n)."""
+    def cov(self) -> np.ndarray:
+        """The covariance (n, n) in (D_ell x 1e12)^2."""
         return self.chi2.cov
 
-    def covariance(self, tll=None):
-        """The covariance (n, n) (``tll`` ignored: fixed)."""
+    def covariance(self, tll: ArrayLike | None = None) -> np.ndarray:
+        """The covariance.
+
+        Parameters
+        ----------
+        tll : array, optional
+            Ignored (fixed).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, n)
+            In (D_ell x 1e12)^2.
+        """
         return self.chi2.cov
 
-    def logp(self, residual, tll=None):
-        """ln L = -r^T Cov^-1 r / 2 (Python float)."""
+    def logp(self, residual: ArrayLike, tll: ArrayLike | None = None) -> float:
+        """ln L = -r^T Cov^-1 r / 2.
+
+        Parameters
+        ----------
+        residual, tll : array
+            See the module docstring (``tll`` ignored).
+
+        Returns
+        -------
+        float
+            ln L (dimensionless).
+        """
         return -0.5 * self.chi2(residual)
 
-    def logp_gradient(self, residual, jacobian, tll=None, dtll=None):
-        """d ln L / d theta = r^T Cov^-1 J, shape (n_theta,)."""
+    def logp_gradient(self, residual: ArrayLike, jacobian: ArrayLike, tll: ArrayLike | None = None,
+                      dtll: ArrayLike | None = None) -> np.ndarray:
+        """d ln L / d theta = r^T Cov^-1 J.
+
+        Parameters
+        ----------
+        residual, jacobian, tll, dtll : array
+            See the module docstring (``tll``, ``dtll`` ignored).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_theta,)
+            Per unit of each theta.
+        """
         return self.chi2.logp_gradient(residual, jacobian)
 
-    def fisher(self, jacobian, tll=None, dtll=None):
-        """J^T Cov^-1 J, shape (n_theta, n_theta)."""
+    def fisher(self, jacobian: ArrayLike, tll: ArrayLike | None = None,
+               dtll: ArrayLike | None = None) -> np.ndarray:
+        """Fisher matrix J^T Cov^-1 J.
+
+        Parameters
+        ----------
+        jacobian, tll, dtll : array
+            See the module docstring (``tll``, ``dtll`` ignored).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_theta, n_theta)
+            Per unit of each pair of thetas.
+        """
         return self.chi2.fisher(jacobian)
 
 
@@ -381,7 +531,7 @@ class VaryingCovariance:
 
     varying = True
 
-    def __init__(self, gaussian_cov, f_sky, label="covariance"):
+    def __init__(self, gaussian_cov: ArrayLike, f_sky: float, label: str = "covariance") -> None:
         self.gaussian = FixedCovariance(gaussian_cov, label=label)
         self.f_sky = float(f_sky)
         self.label = label
@@ -389,10 +539,23 @@ class VaryingCovariance:
         self._last = None
         self.n_factorisations = 0
 
-    def at(self, tll):
+    def at(self, tll: ArrayLike) -> _Factorised:
         """The covariance at trispectrum ``tll``, factorised (cached for the last ``tll``).
 
-        Raises `NotPositiveDefiniteError` if it is not positive definite.
+        Parameters
+        ----------
+        tll : array, shape (n, n)
+            See the module docstring.
+
+        Returns
+        -------
+        _Factorised
+            The covariance (in (D_ell x 1e12)^2), its Cholesky factor, inverse and ln det.
+
+        Raises
+        ------
+        NotPositiveDefiniteError
+            If the covariance is not positive definite.
         """
         tll = np.asarray(tll, dtype=float)
         if self._last is not None and np.array_equal(self._last.tll, tll):
@@ -405,21 +568,55 @@ class VaryingCovariance:
         self._last = _Factorised(tll.copy(), cov, factor, inverse, ln_det)
         return self._last
 
-    def covariance(self, tll):
-        """G + tll / (4 pi f_sky), shape (n, n) (not factorised)."""
+    def covariance(self, tll: ArrayLike) -> np.ndarray:
+        """G + tll / (4 pi f_sky) (not factorised).
+
+        Parameters
+        ----------
+        tll : array, shape (n, n)
+            As for `at`.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, n)
+            In (D_ell x 1e12)^2.
+        """
         return self.gaussian.cov + np.asarray(tll, dtype=float) / (4 * np.pi * self.f_sky)
 
-    def logp(self, residual, tll=None):
-        """ln L at the point with trispectrum ``tll`` (Python float)."""
+    def logp(self, residual: ArrayLike, tll: ArrayLike | None = None) -> float:
+        """ln L at the point with trispectrum ``tll``.
+
+        Parameters
+        ----------
+        residual, tll : array
+            See the module docstring; ``tll`` is required.
+
+        Returns
+        -------
+        float
+            ln L = -[r^T Cov^-1 r + ln det Cov - ln det G] / 2 (dimensionless).
+        """
         point = self.at(tll)
         chi2 = float(residual @ scipy.linalg.cho_solve(point.factor, residual))
         return -0.5 * (chi2 + point.ln_det - self.ln_det_gaussian)
 
-    def _dcov(self, dtll):
+    def _dcov(self, dtll: ArrayLike) -> np.ndarray:
         return np.asarray(dtll, dtype=float) / (4 * np.pi * self.f_sky)
 
-    def logp_gradient(self, residual, jacobian, tll=None, dtll=None):
-        """d ln L / d theta (n_theta,): r^T C^-1 J + r^T C^-1 dC C^-1 r / 2 - tr(C^-1 dC) / 2."""
+    def logp_gradient(self, residual: ArrayLike, jacobian: ArrayLike, tll: ArrayLike | None = None,
+                      dtll: ArrayLike | None = None) -> np.ndarray:
+        """d ln L / d theta = r^T C^-1 J + r^T C^-1 dC C^-1 r / 2 - tr(C^-1 dC) / 2.
+
+        Parameters
+        ----------
+        residual, jacobian, tll, dtll : array
+            See the module docstring (all required).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_theta,)
+            Per unit of each theta.
+        """
         point = self.at(tll)
         cinv_r = scipy.linalg.cho_solve(point.factor, residual)
         dcov = self._dcov(dtll)
@@ -427,8 +624,20 @@ class VaryingCovariance:
         grad = grad + 0.5 * np.einsum("i,pij,j->p", cinv_r, dcov, cinv_r)
         return grad - 0.5 * np.einsum("pij,ji->p", dcov, point.inverse)
 
-    def fisher(self, jacobian, tll=None, dtll=None):
-        """J^T C^-1 J + tr(C^-1 dC_a C^-1 dC_b) / 2, shape (n_theta, n_theta)."""
+    def fisher(self, jacobian: ArrayLike, tll: ArrayLike | None = None,
+               dtll: ArrayLike | None = None) -> np.ndarray:
+        """Fisher matrix J^T C^-1 J + tr(C^-1 dC_a C^-1 dC_b) / 2.
+
+        Parameters
+        ----------
+        jacobian, tll, dtll : array
+            See the module docstring (all required).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_theta, n_theta)
+            Per unit of each pair of thetas.
+        """
         point = self.at(tll)
         jacobian = np.asarray(jacobian, dtype=float)
         cinv_dcov = np.einsum("ij,pjk->pik", point.inverse, self._dcov(dtll))

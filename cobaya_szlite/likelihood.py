@@ -17,6 +17,7 @@ trispectrum at the current point through `_trispectrum`.
 """
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 from cobaya.likelihood import Likelihood
@@ -52,16 +53,16 @@ class TSZBandpowers(Likelihood):
     ell_min: float | None
     ell_max: float | None
 
-    def initialize(self):
+    def initialize(self) -> None:
         """Load and check the data; any problem raises LoggedError."""
         self._load(self._folder_path(), self.trispectrum_file)
         self._log_summary()
 
-    def _folder_path(self):
+    def _folder_path(self) -> str:
         """Absolute path of the data folder (``data_folder``, or the packaged mock)."""
         return os.path.abspath(os.path.expanduser(self.data_folder or MOCK_DATA_FOLDER))
 
-    def _load(self, folder, trispectrum_file):
+    def _load(self, folder: str, trispectrum_file: str | None) -> None:
         """Load the data from ``folder`` (with ``trispectrum_file`` added to the covariance,
         or None) and set the fixed `covariance_model`."""
         self.folder = folder
@@ -109,7 +110,7 @@ class TSZBandpowers(Likelihood):
         self._index = None
         self._zero_report = ZeroLikelihoodReport(self.log)
 
-    def _describe_covariance(self, trispectrum_file):
+    def _describe_covariance(self, trispectrum_file: str | None) -> str:
         """What the covariance is made of, with the files' full paths (for logs and errors)."""
         if self.covariance_file_used:
             text = os.path.join(self.folder, self.covariance_file_used)
@@ -120,7 +121,7 @@ class TSZBandpowers(Likelihood):
                      f"f_sky = {self.f_sky:g}")
         return text
 
-    def _log_summary(self):
+    def _log_summary(self) -> None:
         """One INFO line: bins, folder and the covariance in use."""
         self.log.info(
             "%d bandpowers, %g <= ell_eff <= %g, from '%s'; covariance: %s.",
@@ -131,12 +132,18 @@ class TSZBandpowers(Likelihood):
             self.covariance_description,
         )
 
-    def get_can_support_params(self):
-        """Foreground amplitudes may be declared in the global ``params`` block."""
+    def get_can_support_params(self) -> list[str]:
+        """Foreground amplitudes may be declared in the global ``params`` block.
+
+        Returns
+        -------
+        list of str
+            The amplitude names of the ``foregrounds`` option.
+        """
         return list(self.foregrounds or {})
 
-    def initialize_with_params(self):
-        """Every foreground amplitude must be an input parameter."""
+    def initialize_with_params(self) -> None:
+        """Every foreground amplitude must be an input parameter (else LoggedError)."""
         missing = sorted(set(self._amplitudes) - set(self.input_params))
         if missing:
             raise LoggedError(
@@ -145,14 +152,32 @@ class TSZBandpowers(Likelihood):
                 missing,
             )
 
-    def get_requirements(self):
-        """``Cl_sz`` at the selected bins' ell_eff."""
+    def get_requirements(self) -> dict:
+        """The products `logp` needs.
+
+        Returns
+        -------
+        dict
+            ``{"Cl_sz": {"ell": ell_eff}}`` at the selected bins (ell dimensionless).
+        """
         return {"Cl_sz": {"ell": self.data.ell}}
 
-    def model(self, cl_sz, amplitudes=()):
-        """Model bandpowers (D_ell x 1e12) from a ``Cl_sz`` dict and foreground amplitudes.
+    def model(self, cl_sz: dict, amplitudes: Sequence[float] = ()) -> np.ndarray:
+        """Model bandpowers from a ``Cl_sz`` product and the foreground amplitudes.
 
-        ``amplitudes`` follows the order of the ``foregrounds`` option.
+        Parameters
+        ----------
+        cl_sz : dict
+            ``{"ell", "1h", "2h"}`` as `SZTheory.get_Cl_sz` returns it (D_ell x 1e12),
+            computed at (at least) the data's ell_eff.
+        amplitudes : sequence of float
+            Foreground amplitudes (dimensionless) in the order of the ``foregrounds``
+            option.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_bins,)
+            D^1h + D^2h + sum_k A_k template_k in D_ell x 1e12.
         """
         if self._index is None:
             index = np.searchsorted(cl_sz["ell"], self.data.ell)
@@ -165,12 +190,12 @@ class TSZBandpowers(Likelihood):
             model = model + np.asarray(amplitudes, dtype=float) @ self._templates
         return model
 
-    def _residual(self, params_values):
+    def _residual(self, params_values: dict) -> np.ndarray:
         """data - model (D_ell x 1e12) at the current point."""
         amplitudes = [params_values[name] for name in self._amplitudes]
         return self.data.d - self.model(self.provider.get_Cl_sz(), amplitudes)
 
-    def _trispectrum(self, names=()):
+    def _trispectrum(self, names: Sequence[str] = ()) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(tll, dtll) the covariance model needs at the current point.
 
         ``dtll`` (len(names), n, n): derivatives in the parameters ``names``. None, None
@@ -178,13 +203,31 @@ class TSZBandpowers(Likelihood):
         """
         return None, None
 
-    def covariance(self):
-        """Current covariance in (D_ell x 1e12)^2 (n, n)."""
+    def covariance(self) -> np.ndarray:
+        """The covariance at the current point.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_bins, n_bins)
+            In (D_ell x 1e12)^2.
+        """
         return self.covariance_model.covariance(self._trispectrum()[0])
 
-    def logp(self, **params_values):
-        """ln L as a Python float (-inf, with the reason logged, if the covariance at
-        this point is not positive definite)."""
+    def logp(self, **params_values: float) -> float:
+        """ln L at the current point.
+
+        Parameters
+        ----------
+        **params_values : float
+            The likelihood's input parameters by name (the foreground amplitudes,
+            dimensionless); the theory products come from the provider.
+
+        Returns
+        -------
+        float
+            ln L (-inf, with the reason logged, if the covariance at this point is not
+            positive definite).
+        """
         tll, _ = self._trispectrum()
         try:
             return float(self.covariance_model.logp(self._residual(params_values), tll))
@@ -192,25 +235,44 @@ class TSZBandpowers(Likelihood):
             self._zero_report(repr(params_values), str(excpt))
             return -np.inf
 
-    def get_gradient_requirements(self, params=None):
+    def get_gradient_requirements(self, params: Sequence[str] | None = None) -> dict:
         """Products `logp_gradient` and `logp_fisher` need besides those of `logp`.
 
-        ``params``: the input params that vary (e.g. with a minimizer's sampled
-        params); the theory then differentiates in just those of its inputs.
-        None: all of them.
+        Parameters
+        ----------
+        params : sequence of str, optional
+            The input params that vary (e.g. a minimizer's sampled params); the theory
+            then differentiates in just those of its inputs. None: all of them.
+
+        Returns
+        -------
+        dict
+            Product name -> its requirement options (``Cl_sz_grad``).
         """
         return {"Cl_sz_grad": self._theory_grad_params(params)}
 
-    def _theory_grad_params(self, params):
+    def _theory_grad_params(self, params: Sequence[str] | None) -> dict | None:
         """``{params: [...]}`` for the theory inputs among ``params``, else None (all)."""
         theory_params = [p for p in (params or []) if p in INPUT_PARAMS]
         return {"params": theory_params} if theory_params else None
 
-    def model_jacobian(self, **params_values):
-        """(names, J): J[i, k] = d model_i / d names[k] (D_ell x 1e12 per unit of the param).
+    def model_jacobian(self, **params_values: float) -> tuple[list[str], np.ndarray]:
+        """Derivatives of the model bandpowers in the parameters.
 
-        Columns: the theory's input parameters (from ``Cl_sz_grad``), then the
-        foreground amplitudes. Needs ``Cl_sz_grad`` (`get_gradient_requirements`).
+        Needs the product ``Cl_sz_grad`` (see `get_gradient_requirements`).
+
+        Parameters
+        ----------
+        **params_values : float
+            As for `logp`.
+
+        Returns
+        -------
+        names : list of str
+            The theory's input parameters (from ``Cl_sz_grad``), then the foreground
+            amplitudes.
+        J : numpy.ndarray, shape (n_bins, len(names))
+            J[i, k] = d model_i / d names[k], in D_ell x 1e12 per unit of the param.
         """
         amplitudes = [params_values[name] for name in self._amplitudes]
         self.model(self.provider.get_Cl_sz(), amplitudes)  # checks and sets the ell index
@@ -220,21 +282,42 @@ class TSZBandpowers(Likelihood):
         )
         return list(grad["params"]) + list(self._amplitudes), jacobian
 
-    def logp_gradient(self, **params_values):
-        """{param: d ln L / d param} (Python floats) for every input the likelihood depends on.
+    def logp_gradient(self, **params_values: float) -> dict[str, float]:
+        """Gradient of ln L at the point of the last `logp` call.
 
         Theory parameters by the chain rule through ``Cl_sz_grad`` (and the trispectrum
-        derivatives, for a varying covariance), foreground amplitudes directly; at the
-        point of the last `logp` call.
+        derivatives, for a varying covariance), foreground amplitudes directly.
+
+        Parameters
+        ----------
+        **params_values : float
+            As for `logp`.
+
+        Returns
+        -------
+        dict
+            {param: d ln L / d param} (Python floats, per unit of the param) for every
+            input the likelihood depends on.
         """
         names, jacobian = self.model_jacobian(**params_values)
         tll, dtll = self._trispectrum(names)
         grad = self.covariance_model.logp_gradient(self._residual(params_values), jacobian, tll, dtll)
         return dict(zip(names, grad.tolist()))
 
-    def logp_fisher(self, **params_values):
-        """(names, F): Fisher matrix of ln L in the parameters ``names`` (J^T Cov^-1 J, plus
-        tr(C^-1 dC_a C^-1 dC_b)/2 for a varying covariance)."""
+    def logp_fisher(self, **params_values: float) -> tuple[list[str], np.ndarray]:
+        """Fisher matrix of ln L: J^T Cov^-1 J, plus tr(C^-1 dC_a C^-1 dC_b)/2 for a varying covariance.
+
+        Parameters
+        ----------
+        **params_values : float
+            As for `logp`.
+
+        Returns
+        -------
+        names, F : list of str, numpy.ndarray
+            ``names`` as for `model_jacobian`; F (len(names), len(names)) per unit of
+            each pair of params.
+        """
         names, jacobian = self.model_jacobian(**params_values)
         tll, dtll = self._trispectrum(names)
         return names, self.covariance_model.fisher(jacobian, tll, dtll)

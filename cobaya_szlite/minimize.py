@@ -22,6 +22,8 @@ import dataclasses
 import glob
 import os
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from cobaya import mpi
@@ -39,12 +41,30 @@ __all__ = ["GradMinimize", "chain_best_points"]
 
 _EXTENSION = {True: ".bestfit", False: ".minimum"}
 
-def chain_best_points(prefix, names, ignore_prior=False):
+
+def chain_best_points(prefix: str | os.PathLike, names: Sequence[str],
+                      ignore_prior: bool = False) -> list[tuple[float, np.ndarray]]:
     """Best point of each Cobaya chain file ``<prefix>[.N].txt``, best first.
 
-    Returns a list of (value, x): value -ln P (or chi^2/2 with ``ignore_prior``)
-    recorded in the chain, x the values of ``names``. Raises ValueError if no
-    chain file exists or a name is missing from a chain.
+    Parameters
+    ----------
+    prefix : str or path
+        Output prefix of the chain (``~`` expanded).
+    names : sequence of str
+        The parameters whose values are returned (columns of the chain).
+    ignore_prior : bool
+        Rank by chi^2 / 2 (the ``chi2`` column halved) instead of ``minuslogpost``.
+
+    Returns
+    -------
+    list of (float, numpy.ndarray)
+        (value, x) per chain file with samples: value -ln P (or chi^2/2) recorded in
+        the chain (dimensionless), x the values of ``names`` (their own units).
+
+    Raises
+    ------
+    ValueError
+        If no chain file exists, none has samples, or a name is missing from a chain.
     """
     prefix = os.path.abspath(os.path.expanduser(str(prefix)))
     pattern = re.compile(re.escape(os.path.basename(prefix)) + r"(\.\d+)?\.txt$")
@@ -265,11 +285,17 @@ class GradMinimize(Minimizer):
     # ---- Cobaya interface ---------------------------------------------------
 
     def products(self) -> dict:
-        """``minimum`` (OnePoint), ``result_object`` (the `scipy.optimize.OptimizeResult`
-        of `minimize_with_fisher` for the best start), ``full_set_of_mins``, ``fisher``
-        and ``covmat`` (sampled params, ``covmat_params`` order), ``n_evals``,
-        ``n_grad_evals``, and ``M``/``X0`` (x = M y + X0 maps the coordinates y of the
-        best start's last scipy stage)."""
+        """The results of the run (None before it).
+
+        Returns
+        -------
+        dict
+            ``minimum`` (OnePoint), ``result_object`` (the `scipy.optimize.OptimizeResult`
+            of `minimize_with_fisher` for the best start), ``full_set_of_mins``, ``fisher``
+            and ``covmat`` (sampled params, ``covmat_params`` order, per unit of each
+            param), ``n_evals``, ``n_grad_evals``, and ``M``/``X0`` (x = M y + X0 maps the
+            coordinates y of the best start's last scipy stage).
+        """
         return {
             "minimum": self.minimum,
             "result_object": self.result,
@@ -284,8 +310,25 @@ class GradMinimize(Minimizer):
         }
 
     @classmethod
-    def output_files_regexps(cls, output, info=None, minimal=False):
-        """Files this sampler writes at the prefix (deleted with ``--force``)."""
+    def output_files_regexps(cls, output: Any, info: dict | None = None,
+                             minimal: bool = False) -> list[tuple[re.Pattern, None]]:
+        """Files this sampler writes at the prefix (deleted with ``--force``).
+
+        Parameters
+        ----------
+        output : cobaya.output.Output
+            The run's output (its prefix).
+        info : dict, optional
+            This sampler's options (``ignore_prior`` selects the file names).
+        minimal : bool
+            Cobaya's flag for the files that must not exist when not resuming (the
+            same files here).
+
+        Returns
+        -------
+        list of (re.Pattern, None)
+            One pattern per file; None: in the output folder.
+        """
         ext = _EXTENSION[bool((info or {}).get("ignore_prior", False))]
         return [
             (re.compile(output.prefix_regexp_str + re.escape(e.lstrip(".")) + "$"), None)
@@ -293,8 +336,13 @@ class GradMinimize(Minimizer):
         ]
 
     @classmethod
-    def check_force_resume(cls, output, info=None):
-        """A minimizer does not resume: existing outputs need ``--force``."""
+    def check_force_resume(cls, output: Any, info: dict | None = None) -> None:
+        """A minimizer does not resume: existing outputs need ``--force`` (else LoggedError).
+
+        Parameters
+        ----------
+        output, info : as for `output_files_regexps`
+        """
         if output.is_resuming() and mpi.is_main_process():
             raise LoggedError(output.log, "GradMinimize does not support resuming. To start "
                               "over, force ('-f', '--force', 'force: True').")

@@ -32,6 +32,7 @@ import os
 import subprocess
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .engine import Precision, cl_yy_covariance
 from .parameters import (
@@ -43,7 +44,20 @@ from .parameters import (
     to_values,
 )
 
-__all__ = ["FIDUCIAL_COSMO", "FIDUCIAL_PARAMS", "FIDUCIAL_PROFILE", "bins", "noise_d", "write_mock"]
+__all__ = [
+    "BEAM_FWHM_ARCMIN",
+    "ELL_RANGE",
+    "FIDUCIAL_COSMO",
+    "FIDUCIAL_PARAMS",
+    "FIDUCIAL_PROFILE",
+    "F_SKY",
+    "NOISE_WHITE",
+    "N_BINS",
+    "SEED",
+    "bins",
+    "noise_d",
+    "write_mock",
+]
 
 # The fiducial (FIDUCIAL_COSMO, FIDUCIAL_PROFILE, FIDUCIAL_PARAMS) is defined in
 # cobaya_szlite.parameters and re-exported here: the truth of the mock.
@@ -57,22 +71,43 @@ SEED = 20150122
 _HEADER = "ell_eff  D_ell x 1e12  sigma  (tSZ only; see README.md)"
 
 
-def bins():
-    """Inclusive integer bin edges ell_lo, ell_hi, the mean ell_eff and n_ell."""
+def bins() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The N_BINS bins of the mock, log-spaced over ELL_RANGE.
+
+    Returns
+    -------
+    ell_lo, ell_hi : numpy.ndarray of int, shape (N_BINS,)
+        Inclusive integer bin edges.
+    ell_eff : numpy.ndarray, shape (N_BINS,)
+        The mean multipole of each bin.
+    n_ell : numpy.ndarray of int, shape (N_BINS,)
+        The number of multipoles in each bin.
+    """
     edges = np.round(np.geomspace(ELL_RANGE[0], ELL_RANGE[1] + 1, N_BINS + 1)).astype(int)
     assert len(np.unique(edges)) == N_BINS + 1
     lo, hi = edges[:-1], edges[1:] - 1
     return lo, hi, 0.5 * (lo + hi), hi - lo + 1
 
 
-def noise_d(ell):
-    """Noise power of the mock y-map in D_ell x 1e12."""
+def noise_d(ell: ArrayLike) -> np.ndarray:
+    """Noise power of the mock y-map (white noise through a Gaussian beam).
+
+    Parameters
+    ----------
+    ell : array_like
+        Multipoles.
+
+    Returns
+    -------
+    numpy.ndarray, the shape of `ell`
+        N_ell in D_ell x 1e12.
+    """
     theta = math.radians(BEAM_FWHM_ARCMIN / 60.0)
     n_ell = NOISE_WHITE * np.exp(ell * (ell + 1) * theta**2 / (8 * math.log(2)))
     return d_ell_factor(ell) * n_ell
 
 
-def _git_commit():
+def _git_commit() -> str:
     """HEAD commit, or "working tree on top of <commit> (...)" if the code that makes the mock has
     uncommitted changes (the data files themselves are not counted)."""
     here = os.path.dirname(os.path.abspath(__file__))
@@ -93,12 +128,24 @@ def _git_commit():
     return commit
 
 
-def write_mock(out, precision=Precision()):
-    """Write the mock files into folder ``out``; return the truth D_ell x 1e12.
+def write_mock(out: str | os.PathLike, precision: Precision = Precision()) -> np.ndarray:
+    """Write the mock files into a folder.
 
     Files: bandpowers_noiseless.txt and bandpowers.txt (ell_eff, D_ell x 1e12,
     sigma), covariance.txt, truth_cl.txt (ell_eff, D_1h, D_2h, N_b), bins.txt
     and truth.yaml (parameters, precision, noise, seed).
+
+    Parameters
+    ----------
+    out : str or path
+        The folder (created if needed; existing files are overwritten).
+    precision : Precision
+        Engine precision of the spectra and the covariance.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N_BINS,)
+        The truth D^1h + D^2h at ell_eff in D_ell x 1e12.
     """
     os.makedirs(out, exist_ok=True)
     lo, hi, ell, n_ell = bins()

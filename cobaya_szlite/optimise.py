@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-__all__ = ["METHODS", "FisherOptions", "minimize_with_fisher"]
+__all__ = ["METHODS", "FisherFunction", "FisherOptions", "FunAndGrad", "minimize_with_fisher"]
 
 #: ``fun_and_grad(x) -> (f, grad f)``; f = +inf (gradient None) where f is undefined.
 FunAndGrad = Callable[[np.ndarray], tuple[float, np.ndarray | None]]
@@ -135,6 +135,16 @@ class FisherOptions:
     def from_mapping(cls, options: Mapping[str, Any] | FisherOptions | None) -> FisherOptions:
         """`FisherOptions` from a dict (unknown keys refused), an instance, or None.
 
+        Parameters
+        ----------
+        options : mapping, FisherOptions or None
+            Field name -> value (the fields and their units are in the class docstring);
+            an instance is returned as is; None: the defaults.
+
+        Returns
+        -------
+        FisherOptions
+
         Raises
         ------
         ValueError
@@ -155,7 +165,14 @@ class FisherOptions:
         return cls(**options)
 
     def scipy(self) -> dict[str, Any]:
-        """``options`` for `scipy.optimize.minimize` with ``method``."""
+        """The ``options`` argument of `scipy.optimize.minimize` with ``method``.
+
+        Returns
+        -------
+        dict
+            ``ftol``, ``gtol`` and ``max_evals`` under the names ``method`` uses, updated
+            with ``scipy_options``.
+        """
         values = {"ftol": self.ftol, "gtol": self.gtol, "max_evals": self.max_evals}
         options = {scipy_name: values[ours] for ours, scipy_name in METHODS[self.method].items()}
         options.update(self.scipy_options or {})

@@ -11,10 +11,12 @@ pytrees (`to_pytrees`), and the unit of the Cobaya products, D_ell x 1e12
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy, cl_yy_trispectrum
 
@@ -77,7 +79,7 @@ PARAM_LATEX: dict[str, str] = {
 }
 
 
-def to_pytrees(values) -> tuple[CosmoParams, ProfileParamsA10]:
+def to_pytrees(values: Sequence[float] | ArrayLike) -> tuple[CosmoParams, ProfileParamsA10]:
     """Split input values (a sequence in INPUT_PARAMS order) into engine pytrees.
 
     Parameters
@@ -107,7 +109,7 @@ def to_values(params: Mapping[str, float]) -> np.ndarray:
     return np.array([params[name] for name in INPUT_PARAMS], dtype=float)
 
 
-def d_ell_factor(ell):
+def d_ell_factor(ell: ArrayLike) -> ArrayLike:
     """1e12 ell (ell + 1) / (2 pi): C_ell (dimensionless) -> D_ell x 1e12, the Cobaya unit.
 
     Parameters
@@ -122,7 +124,7 @@ def d_ell_factor(ell):
     return 1e12 * ell * (ell + 1) / (2 * math.pi)
 
 
-def d_ell_spectra(values, ell, precision: Precision):
+def d_ell_spectra(values: ArrayLike, ell: ArrayLike, precision: Precision) -> jax.Array:
     """D_ell^1h and D_ell^2h x 1e12 of the engine at input values (traceable).
 
     Parameters
@@ -144,17 +146,12 @@ def d_ell_spectra(values, ell, precision: Precision):
     return jnp.stack([one_halo * to_d, two_halo * to_d])
 
 
-def d_ell_trispectrum(values, ell, precision: Precision):
+def d_ell_trispectrum(values: ArrayLike, ell: ArrayLike, precision: Precision) -> jax.Array:
     """Full-sky 1-halo trispectrum in (D_ell x 1e12)^2 at input values (traceable).
 
     Parameters
     ----------
-    values : array, shape (12,)
-        Input values in INPUT_PARAMS order.
-    ell : array, shape (n_ell,)
-        Multipoles.
-    precision : Precision
-        Engine precision (static).
+    values, ell, precision : as for `d_ell_spectra`
 
     Returns
     -------

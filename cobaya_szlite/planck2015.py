@@ -32,6 +32,8 @@ import tempfile
 import urllib.error
 import urllib.request
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from cobaya.log import LoggedError, get_logger
@@ -83,7 +85,7 @@ class Planck2015TSZ(TSZBandpowers):
     }
     _install_folder = "planck2015_tsz"
 
-    def initialize(self):
+    def initialize(self) -> None:
         """Resolve the data folder, load, pick the covariance model for ``trispectrum``."""
         if self.trispectrum not in TRISPECTRUM_MODES:
             raise LoggedError(
@@ -131,8 +133,14 @@ class Planck2015TSZ(TSZBandpowers):
             )
         self._log_summary()
 
-    def initialize_with_provider(self, provider):
-        """In ``varying`` mode, refuse a ``precision`` that differs from the theory's."""
+    def initialize_with_provider(self, provider: Any) -> None:
+        """In ``varying`` mode, refuse a ``precision`` that differs from the theory's.
+
+        Parameters
+        ----------
+        provider : cobaya.theory.Provider
+            Cobaya's provider of this model (gives the theory that computes ``Tll_sz``).
+        """
         super().initialize_with_provider(provider)
         if self.trispectrum != "varying" or not self.precision:
             return
@@ -156,7 +164,7 @@ class Planck2015TSZ(TSZBandpowers):
                 differing,
             )
 
-    def _engine_precision(self):
+    def _engine_precision(self) -> Precision:
         """The engine `Precision` of the ``precision`` option, its profile table sized for
         the selected bins (LoggedError naming the setting if invalid)."""
         unknown = sorted(set(self.precision or {}) - set(Precision._fields))
@@ -176,7 +184,7 @@ class Planck2015TSZ(TSZBandpowers):
             self.log.warning("%s", warning.message)
         return precision
 
-    def _resolve_folder(self):
+    def _resolve_folder(self) -> str:
         if self.data_folder:
             folder = os.path.abspath(os.path.expanduser(self.data_folder))
             if not os.path.isdir(folder):
@@ -205,7 +213,7 @@ class Planck2015TSZ(TSZBandpowers):
             folder,
         )
 
-    def _fiducial_trispectrum(self):
+    def _fiducial_trispectrum(self) -> np.ndarray:
         """Engine trispectrum at ``fiducial`` in (D_ell x 1e12)^2 (the selected bins)."""
         unknown = sorted(set(self.fiducial or {}) - set(INPUT_PARAMS))
         if unknown:
@@ -231,23 +239,40 @@ class Planck2015TSZ(TSZBandpowers):
         self.fiducial_point = point
         return tll
 
-    def get_requirements(self):
-        """``Cl_sz`` at the bins' ell_eff, plus ``Tll_sz`` there for ``varying``."""
+    def get_requirements(self) -> dict:
+        """The products `logp` needs.
+
+        Returns
+        -------
+        dict
+            ``Cl_sz`` at the bins' ell_eff, plus ``Tll_sz`` there for ``varying``.
+        """
         requirements = super().get_requirements()
         if self.trispectrum == "varying":
             requirements["Tll_sz"] = {"ell": self.data.ell}
         return requirements
 
-    def get_gradient_requirements(self, params=None):
-        """Products `logp_gradient` needs: ``Cl_sz_grad``, plus dT/dparams for ``varying``
-        (in the varying theory inputs among ``params``; None: all)."""
+    def get_gradient_requirements(self, params: Sequence[str] | None = None) -> dict:
+        """Products `logp_gradient` needs: ``Cl_sz_grad``, plus dT/dparams for ``varying``.
+
+        Parameters
+        ----------
+        params : sequence of str, optional
+            As for `TSZBandpowers.get_gradient_requirements` (the trispectrum is then
+            differentiated in the theory inputs among them; None: all).
+
+        Returns
+        -------
+        dict
+            Product name -> its requirement options.
+        """
         requirements = dict(super().get_gradient_requirements(params))
         if self.trispectrum == "varying":
             requirements["Tll_sz"] = {"ell": self.data.ell, "gradient": True,
                                       **(self._theory_grad_params(params) or {})}
         return requirements
 
-    def _trispectrum(self, names=()):
+    def _trispectrum(self, names: Sequence[str] = ()) -> tuple[np.ndarray | None, np.ndarray | None]:
         """``varying``: (T, dT/dnames) at the current point, on the data bins (dT zero for
         names the theory does not differentiate, e.g. foreground amplitudes)."""
         if self.trispectrum != "varying":
@@ -264,15 +289,37 @@ class Planck2015TSZ(TSZBandpowers):
     # ------------------------------------------------------------------ installation
 
     @classmethod
-    def get_path(cls, path):
-        """Install folder of the data below Cobaya's packages path ``path``."""
+    def get_path(cls, path: str) -> str:
+        """Install folder of the data below Cobaya's packages path.
+
+        Parameters
+        ----------
+        path : str
+            Cobaya's packages path, or the install folder itself.
+
+        Returns
+        -------
+        str
+            ``<path>/data/planck2015_tsz`` (real path).
+        """
         if os.path.basename(os.path.normpath(path)) == cls._install_folder:
             return path
         return os.path.realpath(os.path.join(path, "data", cls._install_folder))
 
     @classmethod
-    def is_installed(cls, **kwargs):
-        """True if every data file is in the install folder below ``kwargs["path"]``."""
+    def is_installed(cls, **kwargs: Any) -> bool:
+        """Whether every data file is in the install folder (missing ones are logged).
+
+        Parameters
+        ----------
+        **kwargs
+            Cobaya's installation options: ``path`` (the packages path) and ``data``
+            (False: nothing is needed, True is returned).
+
+        Returns
+        -------
+        bool
+        """
         if not kwargs.get("data", True):
             return True
         folder = cls.get_path(kwargs["path"])
@@ -282,8 +329,9 @@ class Planck2015TSZ(TSZBandpowers):
         return not missing
 
     @classmethod
-    def install(cls, path=None, data=True, no_progress_bars=False, source=None, **_kwargs):
-        """Copy the data files into ``<path>/data/planck2015_tsz``; True on success.
+    def install(cls, path: str | None = None, data: bool = True, no_progress_bars: bool = False,
+                source: str | None = None, **_kwargs: Any) -> bool:
+        """Copy the data files into ``<path>/data/planck2015_tsz``.
 
         Parameters
         ----------
@@ -300,6 +348,14 @@ class Planck2015TSZ(TSZBandpowers):
             environment variable ``COBAYA_SZLITE_PLANCK2015_SOURCE`` (how to use a local
             copy offline with ``cobaya-install``), else the class_sz and SOLikeT GitHub
             repositories.
+        **_kwargs
+            Other installation options of Cobaya (ignored).
+
+        Returns
+        -------
+        bool
+            True on success (or with ``data`` False); False, with the error logged, if a
+            file could not be copied.
         """
         if not data:
             return True
@@ -325,7 +381,7 @@ class Planck2015TSZ(TSZBandpowers):
         return True
 
     @classmethod
-    def _source_urls(cls, source):
+    def _source_urls(cls, source: str | None) -> dict[str, str]:
         """{installed name: URL to copy it from}; ``source`` as in `install` (None: upstream)."""
         if source is None:
             urls = {}
@@ -338,7 +394,7 @@ class Planck2015TSZ(TSZBandpowers):
         return {local: source.rstrip("/") + "/" + local for local in _FILES}
 
 
-def _check_format(folder, name):
+def _check_format(folder: str, name: str) -> None:
     """Raise DataFormatError unless the data file ``name`` has the 7-column format."""
     read_table(
         os.path.join(folder, name),

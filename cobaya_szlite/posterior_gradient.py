@@ -26,20 +26,39 @@ Finite differences use steps ``fd_step`` x (the parameter's scale: its
 is numpy/Python floats.
 """
 
+from __future__ import annotations
+
 import inspect
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
 from itertools import chain
+from typing import TYPE_CHECKING
 
 import numpy as np
 from cobaya.log import LoggedError
+from numpy.typing import ArrayLike
 
-__all__ = ["PosteriorGradient", "parameter_scales"]
+if TYPE_CHECKING:
+    from cobaya.model import Model
+
+__all__ = ["HESSIAN_STEP", "PosteriorGradient", "parameter_scales"]
 
 #: Relative step of the second differences used for Hessians, in parameter scales.
 HESSIAN_STEP = 1e-3
 
 
-def parameter_scales(model):
-    """Typical width of each sampled parameter: proposal, else reference, else prior std."""
+def parameter_scales(model: Model) -> np.ndarray:
+    """Typical width of each sampled parameter: proposal, else reference, else prior std.
+
+    Parameters
+    ----------
+    model : cobaya.model.Model
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_sampled,)
+        In the units of each sampled parameter (1 where none of the three is known).
+    """
     proposals = model.parameterization.get_sampled_params_proposals()
     ref_var = np.asarray(model.prior.reference_variances(), dtype=float)
     prior_std = np.sqrt(np.diag(model.prior.covmat(ignore_external=True)))
@@ -53,7 +72,8 @@ def parameter_scales(model):
     return np.array(scales)
 
 
-def _stencil(function, x, step, index):
+def _stencil(function: Callable[[np.ndarray], ArrayLike], x: np.ndarray, step: float,
+             index: int) -> np.ndarray:
     """4-point central difference (error O(step^4)) of a vector-valued ``function``."""
     offsets = np.zeros_like(x)
     offsets[index] = step
@@ -67,13 +87,23 @@ class PosteriorGradient:
     """d ln P / d x and the Fisher matrix of a `cobaya.model.Model` (see module docstring).
 
     Construct it before the model's first evaluation if possible: it adds the
-    gradient requirements of the likelihoods to the model. ``ignore_prior``
-    targets ln L (the sum of the likelihoods) instead of ln P.
+    gradient requirements of the likelihoods to the model.
     Counters: ``n_evals`` posterior evaluations by `__call__`, ``n_grads``
     gradients, ``n_fd_evals`` extra model evaluations for finite differences.
+
+    Parameters
+    ----------
+    model : cobaya.model.Model
+    ignore_prior : bool
+        Target ln L (the sum of the likelihoods) instead of ln P.
+    fd_step : float
+        Finite-difference step in units of each parameter's scale (`parameter_scales`).
+    log : logging.Logger, optional
+        Where to log (default: the model's logger).
     """
 
-    def __init__(self, model, *, ignore_prior=False, fd_step=1e-4, log=None):
+    def __init__(self, model: Model, *, ignore_prior: bool = False, fd_step: float = 1e-4,
+                 log: logging.Logger | None = None) -> None:
         self.model = model
         self.ignore_prior = bool(ignore_prior)
         self.fd_step = float(fd_step)
@@ -178,8 +208,20 @@ class PosteriorGradient:
 
     # ---- chain rule through the parameterization ----------------------------
 
-    def input_jacobian(self, x):
-        """{input param: d input / d x (n_sampled array)} for every input that varies."""
+    def input_jacobian(self, x: ArrayLike) -> dict[str, np.ndarray]:
+        """Derivatives of the input parameters in the sampled ones.
+
+        Parameters
+        ----------
+        x : array, shape (n_sampled,)
+            Sampled parameter values (the parameterization is left at x).
+
+        Returns
+        -------
+        dict
+            {input param: d input / d x (n_sampled array, per unit of each sampled
+            param)} for every input that varies.
+        """
         param = self.model.parameterization
         jac = {}
         for name, i in self._direct.items():
@@ -199,15 +241,25 @@ class PosteriorGradient:
                 jac[name] = columns[k]
         return jac
 
-    def _like_inputs(self, like, inputs):
+    def _like_inputs(self, like, inputs: Mapping[str, float]) -> dict[str, float]:
         return {p: inputs[p] for p in like.input_params}
 
     # ---- value and gradient -------------------------------------------------
 
-    def __call__(self, x):
-        """(ln P, d ln P / d x) at sampled values ``x``; (-inf, None) where ln P is not finite.
+    def __call__(self, x: ArrayLike) -> tuple[float, np.ndarray | None]:
+        """ln P and its gradient (with ``ignore_prior``, ln L; the prior still bounds x).
 
-        With ``ignore_prior``, ln L and its gradient (the prior still bounds x).
+        Parameters
+        ----------
+        x : array, shape (n_sampled,)
+            Sampled parameter values.
+
+        Returns
+        -------
+        value : float
+            ln P (or ln L), dimensionless; -inf where it is not finite.
+        gradient : numpy.ndarray, shape (n_sampled,) or None
+            d value / d x per unit of each sampled param; None where value is -inf.
         """
         x = np.asarray(x, dtype=float)
         point = self.model.logposterior(x, return_derived=False)
@@ -236,15 +288,27 @@ class PosteriorGradient:
             grad += self.prior_gradient(x)
         return value, grad
 
-    def _loglike(self, name, x):
+    def _loglike(self, name: str, x: np.ndarray) -> float:
         self.n_fd_evals += 1
         loglikes = self.model.loglikes(x, as_dict=True, return_derived=False)
         return float(loglikes[name])
 
-    def columns_without_gradient(self, name, names):
-        """Sampled-param indices whose derivative of analytic likelihood ``name`` needs
-        finite differences: those moving an input it uses that is not in ``names``
-        (the inputs its ``logp_gradient``/``logp_fisher`` covers)."""
+    def columns_without_gradient(self, name: str, names: Iterable[str]) -> list[int]:
+        """Sampled-param indices whose derivative of an analytic likelihood needs finite differences.
+
+        Parameters
+        ----------
+        name : str
+            The likelihood.
+        names : iterable of str
+            The inputs its ``logp_gradient``/``logp_fisher`` covers.
+
+        Returns
+        -------
+        list of int
+            The sampled params moving an input it uses that is not in ``names``
+            (logged once per likelihood and set of names).
+        """
         key = (name, frozenset(names))
         if key not in self._fd_columns:
             used = self._like_inputs_used[name]
@@ -261,7 +325,8 @@ class PosteriorGradient:
             self._fd_columns[key] = columns
         return self._fd_columns[key]
 
-    def _numeric_like_gradient(self, name, x, columns=None):
+    def _numeric_like_gradient(self, name: str, x: np.ndarray,
+                               columns: Collection[int] | None = None) -> np.ndarray:
         grad = np.zeros(len(self.names))
         for j in self.depends[name] if columns is None else columns:
             h = self.fd_step * self.scales[j]
@@ -270,8 +335,19 @@ class PosteriorGradient:
             grad[j] = (self._loglike(name, x + step) - self._loglike(name, x - step)) / (2 * h)
         return grad
 
-    def prior_gradient(self, x):
-        """d ln(prior) / d x: analytic for uniform and Gaussian priors, else finite differences."""
+    def prior_gradient(self, x: np.ndarray) -> np.ndarray:
+        """d ln(prior) / d x: analytic for uniform and Gaussian priors, else finite differences.
+
+        Parameters
+        ----------
+        x : numpy.ndarray, shape (n_sampled,)
+            Sampled parameter values.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_sampled,)
+            Per unit of each sampled param.
+        """
         prior = self.model.prior
         grad = np.zeros(len(self.names))
         for i, (mean, var) in self._gaussian.items():
@@ -286,22 +362,34 @@ class PosteriorGradient:
             self.model.parameterization.to_input(x)
         return grad
 
-    def _external_logprior(self, x):
+    def _external_logprior(self, x: np.ndarray) -> float:
         prior = self.model.prior
         return float(sum(prior.logps_external(self.model.parameterization.to_input(x))))
 
     # ---- Fisher matrix ------------------------------------------------------
 
-    def fisher(self, x, numeric=True):
-        """F ~ -d^2 ln P / dx dx (n_sampled, n_sampled) at ``x``.
+    def fisher(self, x: ArrayLike, numeric: bool = True) -> np.ndarray:
+        """F ~ -d^2 ln P / dx dx at ``x``.
 
         Likelihoods with ``logp_fisher``: J^T C^-1 J mapped to sampled parameters
         with the input Jacobian (Gauss-Newton: exact for a model linear in x, and
         at a zero-residual minimum). Other likelihoods (and those whose
         ``logp_fisher`` misses an input they use, see `columns_without_gradient`),
         external and non-Gaussian priors: second differences. Uniform priors add nothing, Gaussian 1/sigma^2
-        (unless ``ignore_prior``). ``numeric=False`` skips the likelihoods that need
-        model evaluations (for a cheap approximate matrix).
+        (unless ``ignore_prior``).
+
+        Parameters
+        ----------
+        x : array, shape (n_sampled,)
+            Sampled parameter values (LoggedError where ln P is not finite).
+        numeric : bool
+            False: skip the likelihoods that need model evaluations (for a cheap
+            approximate matrix).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_sampled, n_sampled)
+            Symmetric, per unit of each pair of sampled params.
         """
         x = np.asarray(x, dtype=float)
         n = len(self.names)
@@ -337,7 +425,8 @@ class PosteriorGradient:
         self.model.logposterior(x, return_derived=False)  # leave the model at x
         return 0.5 * (matrix + matrix.T)
 
-    def _hessian(self, function, x, indices):
+    def _hessian(self, function: Callable[[np.ndarray], float], x: np.ndarray,
+                 indices: Iterable[int]) -> np.ndarray:
         """Second-difference Hessian of a scalar ``function`` in the given coordinates."""
         n = len(self.names)
         hess = np.zeros((n, n))

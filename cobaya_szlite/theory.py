@@ -27,7 +27,7 @@ import functools
 import logging
 import warnings
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -79,7 +79,8 @@ class _Evaluation(NamedTuple):
     tll_jacobian: jax.Array | None
 
 
-def _value_and_jacobian(function: Callable, values: jax.Array, indices: tuple[int, ...]):
+def _value_and_jacobian(function: Callable, values: jax.Array,
+                        indices: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
     """``function(values)`` and its forward-mode Jacobian in ``values[indices]`` (last
     axis: the indices), from one trace of ``function``."""
     index = np.asarray(indices)
@@ -155,7 +156,7 @@ class SZTheory(Theory):
     #: of them a prior in the input to sample it), and the derived Omega_m and F_sz.
     params = _default_params()
 
-    def initialize(self):
+    def initialize(self) -> None:
         """Enable float64 in JAX, check the options and build the engine `Precision`."""
         jax.config.update("jax_enable_x64", True)
         settings = dict(self.precision or {})
@@ -193,17 +194,30 @@ class SZTheory(Theory):
         self._evaluate = None
         self._zero_report = ZeroLikelihoodReport(self.log)
 
-    def get_can_provide(self):
-        """``Cl_sz``, ``Tll_sz`` and ``Cl_sz_grad`` are available through ``provider.get_<name>()``."""
+    def get_can_provide(self) -> list[str]:
+        """The products available through ``provider.get_<name>()``.
+
+        Returns
+        -------
+        list of str
+            ``["Cl_sz", "Tll_sz", "Cl_sz_grad"]``.
+        """
         return ["Cl_sz", "Tll_sz", "Cl_sz_grad"]
 
-    def must_provide(self, **requirements):
+    def must_provide(self, **requirements: Any) -> None:
         """Record the multipoles requested with ``Cl_sz: {ell: [...]}`` (and ``Tll_sz``,
         ``Cl_sz_grad``).
 
         Without ``ell``, ``n_ell_default`` log-spaced multipoles over
         [ell_min, ell_max] are computed (as class_sz computes its own grid).
         Multipoles from several likelihoods are merged.
+
+        Parameters
+        ----------
+        **requirements : dict or None
+            Product name -> its options: ``Cl_sz: {ell}``, ``Tll_sz: {ell, gradient,
+            params}``, ``Cl_sz_grad: {params}`` (ell dimensionless). Other options raise
+            `LoggedError`.
         """
         super().must_provide(**requirements)
         self._evaluate = None
@@ -235,7 +249,7 @@ class SZTheory(Theory):
             )
         self._ells = np.union1d(self._ells, ell)
 
-    def _must_provide_tll(self, options):
+    def _must_provide_tll(self, options: dict) -> None:
         """Record ``Tll_sz: {ell: [...], gradient: bool, params: [...]}`` (ell required)."""
         unknown = sorted(set(options) - {"ell", "gradient", "params"})
         if unknown or options.get("ell") is None:
@@ -261,7 +275,7 @@ class SZTheory(Theory):
                 self._tll_grad_params, options.get("params"), "Tll_sz"
             )
 
-    def _check_grad_requirement(self, options):
+    def _check_grad_requirement(self, options: dict | None) -> None:
         """``Cl_sz_grad``: None (all input params) or ``{params: [input params]}``.
 
         Derivatives are at the ``Cl_sz`` multipoles; the params requested by
@@ -281,7 +295,8 @@ class SZTheory(Theory):
             self._grad_params, options.get("params"), "Cl_sz_grad"
         )
 
-    def _merge_grad_params(self, current, params, product):
+    def _merge_grad_params(self, current: set | None, params: str | list[str] | None,
+                           product: str) -> set | None:
         """Union of the input params requested for a gradient (None: all of them)."""
         if params is None or current is None:
             return None
@@ -300,11 +315,11 @@ class SZTheory(Theory):
         return current | set(params)
 
     @staticmethod
-    def _grad_names(params):
+    def _grad_names(params: set | None) -> list[str]:
         """Input names (INPUT_PARAMS order) for a set of names (None or empty: all)."""
         return [name for name in INPUT_PARAMS if not params or name in params]
 
-    def _request(self):
+    def _request(self) -> _Request:
         """The hashable `_Request` of the current requirements."""
         names = list(INPUT_PARAMS)
 
@@ -321,10 +336,23 @@ class SZTheory(Theory):
             tll_grad_indices=indices(self._tll_grad_requested, self._tll_grad_params),
         )
 
-    def calculate(self, state, want_derived=True, **params_values_dict):
+    def calculate(self, state: dict, want_derived: bool = True, **params_values_dict: float) -> bool:
         """Fill ``state`` with every requested product (numpy arrays) and the derived params.
 
-        Returns False (zero likelihood) at unphysical points, logging why.
+        Parameters
+        ----------
+        state : dict
+            Cobaya's state of this point, filled in place (products in D_ell x 1e12 and
+            its square, see the getters; ``"derived"``: Omega_m and F_sz, dimensionless).
+        want_derived : bool
+            Whether to compute the derived parameters.
+        **params_values_dict : float
+            The 12 input parameters by name (units of `cobaya_szlite.parameters`).
+
+        Returns
+        -------
+        bool
+            True; False (zero likelihood) at an unphysical point, with the reason logged.
         """
         values = to_values(params_values_dict)
         if self._evaluate is None:
@@ -364,7 +392,8 @@ class SZTheory(Theory):
             }
         return True
 
-    def _report_zero(self, values, ells, params_values_dict, product):
+    def _report_zero(self, values: np.ndarray, ells: np.ndarray, params_values_dict: dict,
+                     product: str) -> None:
         """Log (rate-limited, default log level) why the point has zero likelihood."""
         reason, is_setting = non_finite_reason(*to_pytrees(values), ells, self._precision)
         self._zero_report(
@@ -372,21 +401,39 @@ class SZTheory(Theory):
             logging.WARNING if is_setting else logging.INFO,
         )
 
-    def get_Cl_sz(self):
-        """``{"ell", "1h", "2h"}``: multipoles and D_ell x 1e12 (numpy arrays)."""
+    def get_Cl_sz(self) -> dict:
+        """The tSZ power spectrum at the current point.
+
+        Returns
+        -------
+        dict
+            ``{"ell", "1h", "2h"}``: multipoles and D_ell x 1e12 (numpy arrays).
+        """
         return self.current_state["Cl_sz"]
 
-    def get_Tll_sz(self):
-        """``{"ell", "Tll", "params"[, "dTll"]}``: 1-halo trispectrum in (D_ell x 1e12)^2."""
+    def get_Tll_sz(self) -> dict:
+        """The full-sky 1-halo trispectrum at the current point (see the module docstring).
+
+        Returns
+        -------
+        dict
+            ``{"ell", "Tll", "params"[, "dTll"]}``: ``Tll`` in (D_ell x 1e12)^2, ``dTll``
+            per unit of each param in ``params``.
+        """
         return self.current_state["Tll_sz"]
 
-    def get_Cl_sz_grad(self):
+    def get_Cl_sz_grad(self) -> dict:
         """Derivatives of ``Cl_sz`` with respect to the requested input parameters.
 
-        ``{"ell", "params", "1h", "2h"}``: ``params`` the input names (INPUT_PARAMS
-        order; all of them unless ``Cl_sz_grad: {params: [...]}`` restricted them);
-        ``"1h"``/``"2h"`` (n_ell, n_params) numpy arrays of d (D_ell x 1e12) / d param,
-        per unit of each parameter. Exact (JAX ``jacfwd``, one tangent per param),
-        computed with ``Cl_sz`` at every point once a component has requested it.
+        Exact (JAX ``jacfwd``, one tangent per param), computed with ``Cl_sz`` at every
+        point once a component has requested it.
+
+        Returns
+        -------
+        dict
+            ``{"ell", "params", "1h", "2h"}``: ``params`` the input names (INPUT_PARAMS
+            order; all of them unless ``Cl_sz_grad: {params: [...]}`` restricted them);
+            ``"1h"``/``"2h"`` (n_ell, n_params) numpy arrays of d (D_ell x 1e12) / d param,
+            per unit of each parameter.
         """
         return self.current_state["Cl_sz_grad"]

@@ -28,7 +28,7 @@ def non_finite_reason(
 
     Parameters
     ----------
-    cosmo, profile
+    cosmo, profile : CosmoParams, ProfileParamsA10
         The point (concrete values).
     ell : array_like
         Multipoles computed.
@@ -68,7 +68,7 @@ class ZeroLikelihoodReport:
         After ``first``, log every ``every``-th occurrence, with the running count.
     """
 
-    def __init__(self, log: logging.Logger, first: int = 5, every: int = 100):
+    def __init__(self, log: logging.Logger, first: int = 5, every: int = 100) -> None:
         self.log = log
         self.first = first
         self.every = every

@@ -43,10 +43,12 @@ def h_of(cosmo: CosmoParams) -> ArrayLike:
     Parameters
     ----------
     cosmo : CosmoParams
+        Cosmological parameters (every function of this module takes it).
 
     Returns
     -------
-    float or Array
+    h : float or Array
+        Dimensionless.
     """
     return cosmo.H0 / 100.0
 
@@ -60,7 +62,8 @@ def omega_m(cosmo: CosmoParams) -> ArrayLike:
 
     Returns
     -------
-    float or Array
+    omega_m : float or Array
+        Dimensionless.
     """
     return cosmo.omega_b + cosmo.omega_cdm
 
@@ -74,7 +77,8 @@ def density_fractions(cosmo: CosmoParams) -> tuple:
 
     Returns
     -------
-    (Omega_m, Omega_r, Omega_Lambda)
+    (Omega_m, Omega_r, Omega_Lambda) : tuple
+        Dimensionless; they sum to 1.
     """
     h2 = h_of(cosmo) ** 2
     om = omega_m(cosmo) / h2
@@ -110,7 +114,8 @@ def E_z(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
 
     Returns
     -------
-    Array of the shape of `z`.
+    E : Array
+        The shape of `z` [dimensionless].
     """
     return _e_of_z(z, cosmo, jnp)
 
@@ -121,13 +126,12 @@ def Omega_m_z(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
 
     Parameters
     ----------
-    z : array_like
-        Redshift.
-    cosmo : CosmoParams
+    z, cosmo : as for `E_z`
 
     Returns
     -------
-    Array of the shape of `z` [dimensionless].
+    Omega_m_z : Array
+        The shape of `z` [dimensionless].
     """
     om, _, _ = density_fractions(cosmo)
     zp1 = 1.0 + jnp.asarray(z)
@@ -142,13 +146,12 @@ def comoving_distance(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
 
     Parameters
     ----------
-    z : array_like
-        Redshift.
-    cosmo : CosmoParams
+    z, cosmo : as for `E_z`
 
     Returns
     -------
-    Array of the shape of `z` [Mpc].
+    chi : Array
+        The shape of `z` [Mpc].
     """
     return _chi_of_z(z, cosmo, jnp)
 
@@ -159,13 +162,12 @@ def angular_diameter_distance(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
 
     Parameters
     ----------
-    z : array_like
-        Redshift.
-    cosmo : CosmoParams
+    z, cosmo : as for `E_z`
 
     Returns
     -------
-    Array of the shape of `z` [Mpc].
+    d_A : Array
+        The shape of `z` [Mpc].
     """
     return comoving_distance(z, cosmo) / (1.0 + jnp.asarray(z))
 
@@ -176,13 +178,12 @@ def dVdzdOmega(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
 
     Parameters
     ----------
-    z : array_like
-        Redshift.
-    cosmo : CosmoParams
+    z, cosmo : as for `E_z`
 
     Returns
     -------
-    Array of the shape of `z` [Mpc^3 sr^-1].
+    dVdzdOmega : Array
+        The shape of `z` [Mpc^3 sr^-1].
     """
     return volume_from_distance(z, comoving_distance(z, cosmo), cosmo)
 
@@ -200,7 +201,8 @@ def volume_from_distance(z: ArrayLike, chi: ArrayLike, cosmo: CosmoParams) -> ja
 
     Returns
     -------
-    Array of the broadcast shape.
+    dVdzdOmega : Array
+        The broadcast shape of `z` and `chi` [Mpc^3 sr^-1].
     """
     return C_KM_S / cosmo.H0 * chi**2 / E_z(z, cosmo)
 
@@ -211,13 +213,12 @@ def rho_crit(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
 
     Parameters
     ----------
-    z : array_like
-        Redshift.
-    cosmo : CosmoParams
+    z, cosmo : as for `E_z`
 
     Returns
     -------
-    Array of the shape of `z` [Msun Mpc^-3].
+    rho_crit : Array
+        The shape of `z` [Msun Mpc^-3].
     """
     return RHO_CRIT_100 * h_of(cosmo) ** 2 * E_z(z, cosmo) ** 2
 
@@ -231,7 +232,8 @@ def rho_m0(cosmo: CosmoParams) -> ArrayLike:
 
     Returns
     -------
-    float or Array [Msun Mpc^-3]
+    rho_m0 : float or Array
+        [Msun Mpc^-3].
     """
     return RHO_CRIT_100 * omega_m(cosmo)
 
@@ -291,13 +293,12 @@ def growth_factor(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
 
     Parameters
     ----------
-    z : array_like
-        Redshift.
-    cosmo : CosmoParams
+    z, cosmo : as for `E_z`
 
     Returns
     -------
-    Array of the shape of `z` [dimensionless].
+    D : Array
+        The shape of `z` [dimensionless].
     """
     table = _growth_table(cosmo)
     d, dd = table[:, 0], table[:, 1]

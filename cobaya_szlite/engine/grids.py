@@ -108,6 +108,7 @@ def grids(precision: Precision) -> Grids:
     Parameters
     ----------
     precision : Precision
+        Sizes and ranges of every grid (static, hashable: the cache key).
 
     Returns
     -------

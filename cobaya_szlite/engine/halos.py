@@ -20,13 +20,12 @@ def delta_mean(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
 
     Parameters
     ----------
-    z : array_like
-        Redshift.
-    cosmo : CosmoParams
+    z, cosmo : as for `background.E_z`
 
     Returns
     -------
-    Array of the shape of `z` [dimensionless].
+    delta_m : Array
+        The shape of `z` [dimensionless].
     """
     return 500.0 / Omega_m_z(z, cosmo)
 

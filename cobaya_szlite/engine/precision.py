@@ -370,6 +370,7 @@ def q_table(precision: Precision) -> QTable:
     Parameters
     ----------
     precision : Precision
+        Reads `q_min`, `q_max` (or what `required_q_max` needs) and the ln M step.
 
     Returns
     -------

@@ -68,6 +68,7 @@ def linear_power_backend(model: HaloModel) -> ModuleType:
     Parameters
     ----------
     model : HaloModel
+        Its `linear_power` field names the backend.
 
     Returns
     -------

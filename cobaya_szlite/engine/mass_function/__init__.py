@@ -49,27 +49,24 @@ BIASES: dict[str, Callable] = {"tinker10": tinker10.bias}
 
 
 def register_mass_function(name: str, multiplicity: Callable) -> None:
-    """Register ``multiplicity(ln_sigma, z, delta_m, cosmo)`` under `name`.
+    """Register a mass function under `name`, the value of `HaloModel.mass_function` that selects it.
 
     Parameters
     ----------
     name : str
-        Value of `HaloModel.mass_function` that selects it.
     multiplicity : callable
-        f(sigma), see the module docstring.
+        ``multiplicity(ln_sigma, z, delta_m, cosmo) -> f(sigma)``, see the module docstring.
     """
     MASS_FUNCTIONS[name] = multiplicity
 
 
 def register_bias(name: str, bias: Callable) -> None:
-    """Register ``bias(ln_sigma, z, delta_m, cosmo)`` under `name`.
+    """Register a halo bias under `name`, the value of `HaloModel.bias` that selects it.
 
     Parameters
     ----------
-    name : str
-        Value of `HaloModel.bias` that selects it.
-    bias : callable
-        b(sigma), see the module docstring.
+    name, bias : str, callable
+        As for `register_mass_function`; ``bias(ln_sigma, z, delta_m, cosmo) -> b``.
     """
     BIASES[name] = bias
 
@@ -97,7 +94,7 @@ def number_density_factor(M: ArrayLike, dlnsigma_dlnm: ArrayLike, cosmo: CosmoPa
     Parameters
     ----------
     M : array_like
-        Mass [Msun].
+        Halo mass [Msun].
     dlnsigma_dlnm : array_like
         d ln sigma / d ln M (negative), broadcast against `M`.
     cosmo : CosmoParams
@@ -122,10 +119,8 @@ def dndlnM(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision 
 
     Parameters
     ----------
-    M : array_like
-        M500c [Msun].
-    z : array_like
-        Redshift (broadcast against `M`).
+    M, z : array_like
+        M500c [Msun] and redshift, broadcast together.
     cosmo : CosmoParams
     precision : Precision, optional
         Static: `n_k` of the sigma quadrature.
@@ -176,7 +171,8 @@ def tinker08_dndlnM(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: P
 
     Returns
     -------
-    Array
+    dndlnM : Array
+        The broadcast shape of `M` and `z` [Mpc^-3].
     """
     return dndlnM(M, z, cosmo, precision, _TINKER)
 
@@ -191,6 +187,7 @@ def tinker10_bias(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Pre
 
     Returns
     -------
-    Array
+    b : Array
+        The broadcast shape of `M` and `z` [dimensionless].
     """
     return halo_bias(M, z, cosmo, precision, _TINKER)

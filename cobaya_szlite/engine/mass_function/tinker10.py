@@ -21,18 +21,13 @@ def bias(ln_sigma: ArrayLike, z: ArrayLike, delta_m: ArrayLike, cosmo: CosmoPara
 
     Parameters
     ----------
-    ln_sigma : Array
-        ln sigma(M, z).
-    z : Array
-        Redshift (unused: the fit depends on z through sigma and Delta_m only).
-    delta_m : Array
-        Overdensity relative to the mean matter density (broadcast against `ln_sigma`).
-    cosmo : CosmoParams
-        Unused.
+    ln_sigma, z, delta_m, cosmo : as for `tinker08.multiplicity`
+        `z` and `cosmo` are unused: the fit depends on z through sigma and Delta_m only.
 
     Returns
     -------
-    Array of the broadcast shape.
+    b : Array
+        The broadcast shape of the arguments [dimensionless].
     """
     y = jnp.log10(delta_m)
     damp = jnp.exp(-((4.0 / y) ** 4))
