@@ -2,6 +2,7 @@
 registries (a new backend, mass function or profile is one registration), the general
 (non-self-similar) profile path, and float64 without import side effects."""
 
+import collections
 import subprocess
 import sys
 import types
@@ -98,16 +99,8 @@ def test_registered_mass_function_and_bias_are_used(cosmo, profile):
         del mass_function_package.BIASES["triple"]
 
 
-class GeneralA10(NamedTuple):
-    """A10 parameters routed through the general (per-node y_ell) path of cl_yy."""
-
-    P0: float = 8.130
-    c500: float = 1.156
-    gamma: float = 0.3292
-    alpha: float = 1.062
-    beta: float = 5.4807
-    alpha_p: float = 0.12
-    B: float = 1.25
+#: A10 parameters under another type, routed through the general (per-node y_ell) path of cl_yy.
+GeneralA10 = collections.namedtuple("GeneralA10", sz.ProfileParamsA10._fields, defaults=tuple(sz.ProfileParamsA10()))
 
 
 def _general_y_ell_grid(ell, z, mass, cosmo, profile, precision):

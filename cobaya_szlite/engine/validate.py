@@ -5,6 +5,7 @@ One table of rules serves both, so the eager check and the in-graph guard of `cl
 """
 
 import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -57,7 +58,9 @@ def physical_mask(cosmo: CosmoParams, profile, x_out: float) -> jax.Array:
     return ok
 
 
-def validate(cosmo: CosmoParams, profile, ell: ArrayLike | None = None, precision: Precision | None = None) -> None:
+def validate(
+    cosmo: CosmoParams, profile: NamedTuple, ell: ArrayLike | None = None, precision: Precision | None = None
+) -> None:
     """Raise ValueError naming the first parameter outside its allowed range.
 
     Parameters

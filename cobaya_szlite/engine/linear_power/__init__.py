@@ -19,6 +19,7 @@ The public functions here (`linear_power`, `sigma_R`, `dlnsigma_dlnR`) are the o
 `cl_yy` runs, on the same quadrature (`Precision.n_k` nodes).
 """
 
+import types
 from types import ModuleType
 
 import jax
@@ -47,7 +48,7 @@ __all__ = [
 LINEAR_POWER_BACKENDS: dict[str, ModuleType] = {"eh98": eh98}
 
 
-def register_linear_power(name: str, backend) -> None:
+def register_linear_power(name: str, backend: types.ModuleType | types.SimpleNamespace) -> None:
     """Register a linear-power backend under `name` (see the module docstring).
 
     Parameters

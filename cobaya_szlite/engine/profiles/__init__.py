@@ -28,6 +28,7 @@ grid, shape (n_z, n_m, n_ell), evaluated directly at every node.
 background and Limber integrals.
 """
 
+import types
 from types import ModuleType
 
 import jax
@@ -59,7 +60,7 @@ __all__ = [
 PROFILES: dict[type, ModuleType] = {ProfileParamsA10: gnfw}
 
 
-def register_profile(params_type: type, component) -> None:
+def register_profile(params_type: type, component: types.ModuleType | types.SimpleNamespace) -> None:
     """Register the profile `component` for parameters of type `params_type`.
 
     Parameters
