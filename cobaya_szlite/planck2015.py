@@ -206,11 +206,10 @@ class Planck2015TSZ(TSZBandpowers):
             "No Planck 2015 tSZ data: set 'data_folder' to a folder holding %s, or run "
             "`cobaya-install cobaya_szlite.Planck2015TSZ -p <packages_path>` (%s=<folder> "
             "copies from a local folder instead of downloading) and give cobaya-run the "
-            "same packages path (-p <packages_path>, or 'packages_path:' in the input); "
-            "looked in %r.",
+            "same packages path (-p <packages_path>, or 'packages_path:' in the input); %s.",
             ", ".join(_FILES),
             SOURCE_ENV,
-            folder,
+            f"looked in '{folder}'" if folder else "no packages path was given",
         )
 
     def _fiducial_trispectrum(self) -> np.ndarray:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from cobaya.log import LoggedError
 from cobaya.theory import Theory
+from cobaya.typing import empty_dict
 
 from .engine import Precision, PrecisionWarning, make_precision
 from .parameters import (
@@ -152,9 +153,30 @@ class SZTheory(Theory):
     ell_min: float
     ell_max: float
     n_ell_default: int
-    #: Input parameters fixed at the fiducial of `cobaya_szlite.parameters` (give any
-    #: of them a prior in the input to sample it), and the derived Omega_m and F_sz.
-    params = _default_params()
+
+    @classmethod
+    def get_modified_defaults(cls, defaults: dict, input_options: Mapping = empty_dict) -> dict:
+        """Add the parameter defaults to the options of ``SZTheory.yaml``.
+
+        Every input parameter is fixed at the fiducial of `cobaya_szlite.parameters` (the
+        one place its values live; give any of them a prior in the input to sample it),
+        and the derived Omega_m and F_sz are declared.
+
+        Parameters
+        ----------
+        defaults : dict
+            The options read from ``SZTheory.yaml``.
+        input_options : Mapping
+            The user's options for this component (unused).
+
+        Returns
+        -------
+        dict
+            ``defaults`` with ``params`` filled in.
+        """
+        defaults = dict(defaults)
+        defaults["params"] = {**_default_params(), **(defaults.get("params") or {})}
+        return defaults
 
     def initialize(self) -> None:
         """Enable float64 in JAX, check the options and build the engine `Precision`."""

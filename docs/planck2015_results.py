@@ -144,7 +144,7 @@ class _Profiler:
         chi2 = 2 * float(fit.cost)
         ln_det = 0.0
         if like.trispectrum == "varying":
-            ln_det = 2 * float(np.sum(np.log(np.diag(factor)))) - like._ln_det_gaussian
+            ln_det = 2 * float(np.sum(np.log(np.diag(factor)))) - like.covariance_model.ln_det_gaussian
         return {"sigma8": sigma8, "omega_cdm": omega_cdm, "H0": h0,
                 "Omega_m": (self.omega_b + omega_cdm) / (h0 / 100) ** 2,
                 "F_sz": self.f_sz(sigma8, omega_cdm, h0),
@@ -229,16 +229,23 @@ def reference_ratio(profiler: _Profiler, row: dict) -> np.ndarray:
     """Diagonal of the published reference trispectrum over the engine's at ``row`` (18 bins)."""
     like = profiler.like
     profiler.evaluate(row["sigma8"], row["omega_cdm"], row["H0"])
-    engine = np.diag(like.covariance() - like._gaussian_cov)
-    path = os.path.join(like.data_folder, like.trispectrum_file)
+    engine = np.diag(like.covariance() - like.covariance_model.gaussian.cov)
+    path = os.path.join(like.folder, like.trispectrum_file)
     keep = like.data.selection if like.data.selection is not None else slice(None)
     reference = np.diag(np.loadtxt(path))[keep] / (4 * np.pi * float(like.f_sky))
     return reference / engine
 
 
 def compare_with_planck(model: Model, best: dict, folder: str) -> None:
-    """Engine tSZ spectrum at ``best`` against the Planck team's best-fit tSZ model and points."""
-    table = np.loadtxt(os.path.join(folder, "class_sz_Planck2015.txt"))[:18]
+    """Engine tSZ spectrum at ``best`` against the Planck team's best-fit tSZ model and points
+    (``class_sz_Planck2015.txt`` in ``folder``; `cobaya-install` does not fetch it, so the
+    comparison is skipped with a message where it is absent)."""
+    path = os.path.join(folder, "class_sz_Planck2015.txt")
+    if not os.path.isfile(path):
+        print(f"No comparison with the Planck team's model: {path} not found (give --data-folder "
+              "a folder holding class_sz_Planck2015.txt, the Planck team's file from class_sz).")
+        return
+    table = np.loadtxt(path)[:18]
     point = {k: best[k] for k in ("sigma8", "omega_cdm", "H0", *FREE_AMPLITUDES)}
     model.loglikes(point)
     cl = model.provider.get_Cl_sz()
@@ -299,7 +306,7 @@ def profile(data_folder: str | None, trispectrum: str | None, fiducial: dict | N
     print("\nMaximum likelihood:\n\n| point " + header)
     _print_row("best fit", best)
     print()
-    compare_with_planck(model, best, profiler.like.data_folder)
+    compare_with_planck(model, best, profiler.like.folder)
 
 
 def main() -> None:

@@ -148,6 +148,7 @@ def _bare_engine_ms(repeats: int) -> float:
 
     import cobaya_szlite as sz
 
+    jax.config.update("jax_enable_x64", True)  # the engine needs float64
     ell = np.loadtxt(os.path.join(REPO, "cobaya_szlite", "data", "mock", "bandpowers.txt"))[:, 0]
     cosmo, prof = sz.CosmoParams(), sz.ProfileParamsA10()
     fn = jax.jit(lambda c, p: sz.cl_yy(c, p, ell))

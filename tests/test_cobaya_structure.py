@@ -57,7 +57,7 @@ def test_fiducial_defined_once_and_used_everywhere():
     from cobaya_szlite.likelihood import MOCK_DATA_FOLDER
     from cobaya_szlite.theory import SZTheory
 
-    defaults = SZTheory.get_defaults()["params"]
+    defaults = SZTheory.get_modified_defaults(SZTheory.get_defaults())["params"]
     assert {k: defaults[k]["value"] for k in INPUT_PARAMS} == FIDUCIAL_PARAMS
     assert list(FIDUCIAL_PARAMS) == list(INPUT_PARAMS)
     truth = yaml.safe_load((pathlib.Path(MOCK_DATA_FOLDER) / "truth.yaml").read_text())["params"]
