@@ -73,7 +73,7 @@ def numpy_loglike(mode, cl_sz, tll=None):
 
 def engine_tll(point, ell):
     """Engine trispectrum in (D_ell x 1e12)^2 at SZTheory defaults updated with ``point``."""
-    params = {**sz.SZTheory.get_defaults()["params"]}
+    params = sz.SZTheory.get_modified_defaults(sz.SZTheory.get_defaults())["params"]
     values = {k: v["value"] for k, v in params.items() if isinstance(v, dict) and "value" in v}
     values.update({k: v for k, v in point.items() if k in values})
     cosmo = sz.CosmoParams(*(values[k] for k in ("omega_b", "omega_cdm", "H0", "n_s", "sigma8")))
