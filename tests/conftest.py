@@ -79,6 +79,7 @@ def isolated_cobaya_config_dir():
     """The folder the tests' Cobaya reads its ``config.yaml`` from (a session tmp dir)."""
     return os.path.join(os.environ["XDG_CONFIG_HOME"], "cobaya")
 
+
 #: Multipoles used across the engine tests (the range the accuracy requirements cover: 10 <= ell <= 5000).
 ELL = np.geomspace(10.0, 5000.0, 30)
 
