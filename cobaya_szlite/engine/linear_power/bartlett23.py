@@ -30,14 +30,12 @@ k / h in h Mpc^-1.
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.typing import ArrayLike
 
 from ..background import h_of, omega_m
 from ..constants import T_CMB
 from ..params import CosmoParams
-from .eh98 import N_K_NORM
-from .sigma import tophat_window
+from .sigma import sigma8_normalised
 
 __all__ = ["K_H_MAX", "K_H_MIN", "log_correction", "power_z0", "transfer_zero_baryon"]
 
@@ -47,8 +45,6 @@ K_H_MIN = 9e-3
 K_H_MAX = 9.0
 """Highest k / h [h Mpc^-1] of the fitted range of the correction F."""
 
-_LNK_NORM = np.linspace(np.log(1e-5), np.log(1e3), N_K_NORM)
-_DLNK_NORM = float(_LNK_NORM[1] - _LNK_NORM[0])
 
 # The 37 fitted constants b_0 ... b_36 of the fiducial ln F (Bartlett et al. 2023).
 _B = (
@@ -111,18 +107,8 @@ def log_correction(k_h: ArrayLike, om: ArrayLike, ob: ArrayLike, h: ArrayLike) -
 
 
 def transfer_zero_baryon(k: ArrayLike, cosmo: CosmoParams) -> jax.Array:
-    """Eisenstein & Hu (1998) zero-baryon ("no-wiggle") transfer function.
-
-    Parameters
-    ----------
-    k : array_like
-        Comoving wavenumber [Mpc^-1].
-    cosmo : CosmoParams
-
-    Returns
-    -------
-    T(k), dimensionless, -> 1 as k -> 0.
-    """
+    """Eisenstein & Hu (1998) zero-baryon ("no-wiggle") transfer function T(k) (their
+    eqs. 26-31); arguments, units and normalisation as for `eh98.transfer_eh98`."""
     k = jnp.asarray(k, dtype=float)
     wm = omega_m(cosmo)
     wb = cosmo.omega_b
@@ -163,10 +149,4 @@ def power_z0(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
     -------
     Array, shape (n,)
     """
-    k_norm = np.exp(_LNK_NORM)
-    shape = _shape(cosmo, jnp.concatenate([k_norm, jnp.asarray(k, dtype=float)]))
-    s_norm, s_k = shape[:N_K_NORM], shape[N_K_NORM:]
-    delta2_norm = k_norm**3 * s_norm / (2.0 * np.pi**2)
-    window = tophat_window(8.0 / h_of(cosmo) * k_norm)
-    amplitude = cosmo.sigma8**2 / (jnp.sum(delta2_norm * window**2, axis=-1) * _DLNK_NORM)
-    return amplitude * s_k
+    return sigma8_normalised(cosmo, lambda kk: _shape(cosmo, kk), k)

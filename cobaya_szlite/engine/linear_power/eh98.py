@@ -10,18 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from ..background import h_of, omega_m
+from ..background import omega_m
 from ..constants import T_CMB
 from ..params import CosmoParams
-from .sigma import tophat_window
+from .sigma import sigma8_normalised
 
-__all__ = ["N_K_NORM", "power_z0", "transfer_eh98"]
-
-N_K_NORM = 1024
-"""Nodes of the sigma8 normalisation integral (ln k in [1e-5, 1e3] Mpc^-1)."""
-
-_LNK_NORM = np.linspace(np.log(1e-5), np.log(1e3), N_K_NORM)
-_DLNK_NORM = float(_LNK_NORM[1] - _LNK_NORM[0])
+__all__ = ["power_z0", "transfer_eh98"]
 
 
 # EH98 power laws of omega_m = Omega_m h^2 as c * omega_m^e, evaluated with one exp:
@@ -111,7 +105,8 @@ def transfer_eh98(k: ArrayLike, cosmo: CosmoParams) -> jax.Array:
 def power_z0(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
     """Linear matter power spectrum at z = 0, normalised to sigma8 [Mpc^3].
 
-    One EH98 evaluation serves the normalisation nodes and every requested wavenumber.
+    One EH98 evaluation serves the normalisation nodes and every requested wavenumber
+    (`sigma.sigma8_normalised`).
 
     Parameters
     ----------
@@ -123,10 +118,4 @@ def power_z0(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
     -------
     Array, shape (n,)
     """
-    k_norm = np.exp(_LNK_NORM)
-    transfer = transfer_eh98(jnp.concatenate([k_norm, jnp.asarray(k, dtype=float)]), cosmo)
-    t_norm, t_k = transfer[:N_K_NORM], transfer[N_K_NORM:]
-    delta2_norm = k_norm ** (3.0 + cosmo.n_s) * t_norm**2 / (2.0 * np.pi**2)
-    window = tophat_window(8.0 / h_of(cosmo) * k_norm)
-    amplitude = cosmo.sigma8**2 / (jnp.sum(delta2_norm * window**2, axis=-1) * _DLNK_NORM)
-    return amplitude * k**cosmo.n_s * t_k**2
+    return sigma8_normalised(cosmo, lambda kk: kk**cosmo.n_s * transfer_eh98(kk, cosmo) ** 2, k)

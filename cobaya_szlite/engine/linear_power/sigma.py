@@ -8,6 +8,7 @@ matrices, do not depend on the cosmology: on a static mass grid they are tables
 For traced radii the same window is evaluated on the fly (`sigma2_at_radius`).
 """
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
@@ -15,19 +16,21 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from ..background import omega_m
+from ..background import h_of, omega_m
 from ..constants import RHO_CRIT_100
 from ..params import CosmoParams
 
 __all__ = [
     "LNK_MAX",
     "LNK_MIN",
+    "N_K_NORM",
     "SigmaTable",
     "sigma2_at_radius",
     "sigma_nodes",
     "sigma_on_table",
     "sigma_table",
     "sigma_wavenumbers",
+    "sigma8_normalised",
     "tophat_window",
     "tophat_window_dlnx",
 ]
@@ -37,6 +40,12 @@ LNK_MIN = float(np.log(1e-5))
 
 LNK_MAX = float(np.log(1e3))
 """ln of the largest wavenumber k~ of the sigma quadrature [ln Mpc^-1]."""
+
+N_K_NORM = 1024
+"""Nodes of the sigma8 normalisation integral of the backends (ln k in [1e-5, 1e3] Mpc^-1)."""
+
+_LNK_NORM = np.linspace(LNK_MIN, LNK_MAX, N_K_NORM)
+_DLNK_NORM = float(_LNK_NORM[1] - _LNK_NORM[0])
 
 
 def tophat_window(x: ArrayLike, xp=jnp) -> ArrayLike:
@@ -190,3 +199,35 @@ def sigma2_at_radius(radius: ArrayLike, k: ArrayLike, power: ArrayLike,
     w = tophat_window(x)
     s2 = jnp.sum(w**2 * dlnk * d2, axis=-1)
     return s2, jnp.sum(w * tophat_window_dlnx(x) * dlnk * d2, axis=-1) / s2
+
+
+def sigma8_normalised(
+    cosmo: CosmoParams, unnormalised_power: Callable[[jax.Array], jax.Array], k: ArrayLike
+) -> jax.Array:
+    """A S(k), with the amplitude A fixed by sigma(8 h^-1 Mpc, z=0) = sigma8.
+
+    The normalisation integral is a `N_K_NORM`-node trapezoid rule in ln k over
+    [1e-5, 1e3] Mpc^-1 with the top-hat window; one call of `unnormalised_power` serves
+    its nodes and every requested wavenumber (the backends' shared normalisation).
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+        Provides sigma8 and h.
+    unnormalised_power : callable
+        S(k) for a flat array of wavenumbers [Mpc^-1], any constant units.
+    k : array_like, shape (n,)
+        Comoving wavenumbers [Mpc^-1] (one flat array).
+
+    Returns
+    -------
+    Array, shape (n,)
+        The linear power at z = 0 [Mpc^3].
+    """
+    k_norm = np.exp(_LNK_NORM)
+    shape = unnormalised_power(jnp.concatenate([k_norm, jnp.asarray(k, dtype=float)]))
+    s_norm, s_k = shape[:N_K_NORM], shape[N_K_NORM:]
+    delta2_norm = k_norm**3 * s_norm / (2.0 * np.pi**2)
+    window = tophat_window(8.0 / h_of(cosmo) * k_norm)
+    amplitude = cosmo.sigma8**2 / (jnp.sum(delta2_norm * window**2, axis=-1) * _DLNK_NORM)
+    return amplitude * s_k
