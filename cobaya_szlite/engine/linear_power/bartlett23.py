@@ -136,17 +136,8 @@ def _shape(cosmo: CosmoParams, k: jax.Array) -> jax.Array:
 def power_z0(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
     """Linear matter power spectrum at z = 0, normalised to sigma8 [Mpc^3].
 
-    One evaluation of the shape serves the normalisation nodes and every requested
-    wavenumber (see the module docstring for the range of the fit).
-
-    Parameters
-    ----------
-    cosmo : CosmoParams
-    k : Array, shape (n,)
-        Comoving wavenumbers [Mpc^-1] (one flat array: pass every wavenumber at once).
-
-    Returns
-    -------
-    Array, shape (n,)
+    The backend contract of `cobaya_szlite.engine.linear_power` (arguments and shapes as
+    for `eh98.power_z0`); one evaluation of the shape serves the normalisation nodes and
+    every requested wavenumber (see the module docstring for the range of the fit).
     """
     return sigma8_normalised(cosmo, lambda kk: _shape(cosmo, kk), k)
