@@ -66,6 +66,7 @@ from cobaya_szlite.engine import (
     cl_yy_trispectrum,
     make_precision,
 )
+from cobaya_szlite.parameters import f_sz
 
 __all__ = ["MODES", "Mock", "coverage_rows", "load_mock", "main", "posterior_summaries"]
 
@@ -165,9 +166,8 @@ class Mock:
 
     def f_sz(self, sigma8, omega_cdm, b_bias):
         """F_sz = sigma8 (Omega_m/B)^0.40 h^-0.21 (NumPy broadcasting)."""
-        h = self.params["H0"] / 100
-        omega_m = (self.params["omega_b"] + omega_cdm) / h**2
-        return sigma8 * (omega_m / b_bias) ** 0.40 * h**-0.21
+        h0 = self.params["H0"]
+        return f_sz(sigma8, (self.params["omega_b"] + omega_cdm) / (h0 / 100) ** 2, b_bias, h0)
 
     def ridge(self, b_values: np.ndarray) -> np.ndarray:
         """sigma8 maximising the noiseless fixed-covariance likelihood at each B (omega_cdm true)."""

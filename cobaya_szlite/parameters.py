@@ -29,6 +29,7 @@ __all__ = [
     "d_ell_factor",
     "d_ell_spectra",
     "d_ell_trispectrum",
+    "f_sz",
     "to_pytrees",
     "to_values",
 ]
@@ -107,6 +108,25 @@ def to_values(params: Mapping[str, float]) -> np.ndarray:
     numpy.ndarray, shape (12,)
     """
     return np.array([params[name] for name in INPUT_PARAMS], dtype=float)
+
+
+def f_sz(sigma8: ArrayLike, Omega_m: ArrayLike, B: ArrayLike, H0: ArrayLike) -> ArrayLike:
+    """F_sz = sigma8 (Omega_m / B)^0.40 h^-0.21, the combination tSZ power constrains
+    (Bolliet et al. 2018); NumPy broadcasting.
+
+    Parameters
+    ----------
+    sigma8, Omega_m, B : array_like
+        Dimensionless (Omega_m the total matter density parameter at z = 0).
+    H0 : array_like
+        Hubble constant [km s^-1 Mpc^-1].
+
+    Returns
+    -------
+    array_like
+        F_sz, dimensionless.
+    """
+    return sigma8 * (Omega_m / B) ** 0.40 * (H0 / 100.0) ** -0.21
 
 
 def d_ell_factor(ell: ArrayLike) -> ArrayLike:

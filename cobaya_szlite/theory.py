@@ -43,6 +43,7 @@ from .parameters import (
     PARAM_LATEX,
     d_ell_spectra,
     d_ell_trispectrum,
+    f_sz,
     to_pytrees,
     to_values,
 )
@@ -410,7 +411,7 @@ class SZTheory(Theory):
             omega_m = float(cosmo.omega_b + cosmo.omega_cdm) / h**2
             state["derived"] = {
                 "Omega_m": omega_m,
-                "F_sz": float(cosmo.sigma8) * (omega_m / float(profile.B)) ** 0.40 * h**-0.21,
+                "F_sz": f_sz(float(cosmo.sigma8), omega_m, float(profile.B), float(cosmo.H0)),
             }
         return True
 

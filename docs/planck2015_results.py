@@ -42,6 +42,8 @@ from cobaya.model import Model, get_model
 from cobaya.yaml import yaml_load_file
 from scipy import optimize
 
+from cobaya_szlite.parameters import f_sz
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PARAMS = ["F_sz", "sigma8", "Omega_m", "H0", "A_CIB", "A_RS", "A_IR"]
@@ -122,8 +124,7 @@ class _Profiler:
 
     def f_sz(self, sigma8: float, omega_cdm: float, h0: float) -> float:
         """F_sz = sigma8 (Omega_m / B)^0.40 h^-0.21 (as SZTheory's derived parameter)."""
-        h = h0 / 100
-        return sigma8 * ((self.omega_b + omega_cdm) / h**2 / self.b_bias) ** 0.40 * h**-0.21
+        return f_sz(sigma8, (self.omega_b + omega_cdm) / (h0 / 100) ** 2, self.b_bias, h0)
 
     def evaluate(self, sigma8: float, omega_cdm: float, h0: float) -> dict:
         """Best amplitudes and -2 ln L = chi^2 + log-det term at one cosmology."""
@@ -169,7 +170,8 @@ class _Profiler:
                 values["sigma8"] = value
             else:
                 omega_m = self.omega_b + values["omega_cdm"]
-                ratio = values["sigma8"] * (omega_m / self.b_bias) ** 0.40 / value
+                # F_sz = sigma8 (omega_m / B)^0.40 h^-1.01: f_sz at h = 1 (Omega_m = omega_m)
+                ratio = f_sz(values["sigma8"], omega_m, self.b_bias, 100.0) / value
                 values["H0"] = 100 * ratio ** (1 / 1.01)
             return values["sigma8"], values["omega_cdm"], values["H0"]
 

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 from getdist import loadMCSamples, plots  # noqa: E402
 
 import yaml  # noqa: E402
+from cobaya_szlite.parameters import f_sz  # noqa: E402
 
 MOCK_TRUTH = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "cobaya_szlite", "data", "mock", "truth.yaml"
@@ -31,7 +32,7 @@ def truth_values(path=MOCK_TRUTH):
         params = dict(yaml.safe_load(stream)["params"])
     h = params["H0"] / 100.0
     params["Omega_m"] = (params["omega_b"] + params["omega_cdm"]) / h**2
-    params["F_sz"] = params["sigma8"] * (params["Omega_m"] / params["B"]) ** 0.40 * h**-0.21
+    params["F_sz"] = f_sz(params["sigma8"], params["Omega_m"], params["B"], params["H0"])
     return params
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import cobaya_szlite
-from cobaya_szlite.parameters import FIDUCIAL_PARAMS, INPUT_PARAMS, d_ell_factor
+from cobaya_szlite.parameters import FIDUCIAL_PARAMS, INPUT_PARAMS, d_ell_factor, f_sz
 
 PACKAGE = pathlib.Path(cobaya_szlite.__file__).parent
 
@@ -48,6 +48,16 @@ def test_d_ell_unit_written_once():
     assert found == ["parameters.py"]
     ell = np.array([10.0, 100.5])
     np.testing.assert_allclose(d_ell_factor(ell), 1e12 * ell * (ell + 1) / (2 * np.pi), rtol=1e-15)
+
+
+def test_f_sz_written_once():
+    """F_sz = sigma8 (Omega_m/B)^0.40 h^-0.21 is coded only in parameters.py (the theory's
+    derived parameter and the analysis scripts call `parameters.f_sz`)."""
+    pattern = re.compile(r"\*\*\s*0\.40?\s*\*\s*\(?[hH]")  # "... ** 0.40 * h ..."
+    roots = [PACKAGE, PACKAGE.parent / "docs", PACKAGE.parent / "benchmarks"]
+    found = sorted(p.name for root in roots for p in root.rglob("*.py") if pattern.search(p.read_text()))
+    assert found == ["parameters.py"]
+    assert f_sz(0.8, 0.3, 1.25, 70.0) == 0.8 * (0.3 / 1.25) ** 0.40 * 0.7**-0.21
 
 
 def test_fiducial_defined_once_and_used_everywhere():
