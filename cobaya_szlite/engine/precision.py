@@ -337,7 +337,10 @@ def required_q_max(precision: Precision, ell_max: float | None = None) -> float:
 
 
 def _q_per_ell(precision: Precision, cosmologies, b_min: float) -> float:
-    """max over the z nodes and `cosmologies` of r500(m_max / b_min, z) / d_A(z)."""
+    """max over the z nodes and `cosmologies` of r500(m_max / b_min, z) / d_A(z).
+
+    In NumPy (the background's NumPy path and r500 = (3 M / (4 pi 500 rho_crit))^(1/3)
+    written out), so that sizing a static table compiles nothing."""
     z = np.geomspace(precision.z_min, precision.z_max, precision.n_z)
     m_b = precision.m_max / b_min
     worst = 0.0
