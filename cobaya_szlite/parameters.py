@@ -50,9 +50,9 @@ INPUT_PARAMS: dict[str, str] = {
     "alpha_p": "alpha_p",
     "B": "B",
 }
-if tuple(INPUT_PARAMS.values()) != CosmoParams._fields + ProfileParamsA10._fields:
+_N_COSMO = 5
+if tuple(INPUT_PARAMS.values()) != CosmoParams._fields[:_N_COSMO] + ProfileParamsA10._fields:
     raise ImportError("INPUT_PARAMS does not follow the engine's parameter fields")
-_N_COSMO = len(CosmoParams._fields)
 
 #: The fiducial point: Planck 2018-like flat LCDM (omega_b, omega_cdm [Omega h^2],
 #: H0 [km/s/Mpc], n_s, sigma8) and the Arnaud et al. 2010 profile with B = 1.25.
@@ -61,7 +61,9 @@ FIDUCIAL_PROFILE = ProfileParamsA10(
     P0=8.130, c500=1.156, gamma=0.3292, alpha=1.062, beta=5.4807, alpha_p=0.12, B=1.25
 )
 #: The fiducial as input parameters (class_sz names, INPUT_PARAMS order).
-FIDUCIAL_PARAMS: dict[str, float] = dict(zip(INPUT_PARAMS, map(float, FIDUCIAL_COSMO + FIDUCIAL_PROFILE)))
+FIDUCIAL_PARAMS: dict[str, float] = dict(
+    zip(INPUT_PARAMS, map(float, FIDUCIAL_COSMO[:_N_COSMO] + FIDUCIAL_PROFILE), strict=True)
+)
 
 #: LaTeX labels of the input parameters.
 PARAM_LATEX: dict[str, str] = {

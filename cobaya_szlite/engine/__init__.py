@@ -34,7 +34,7 @@ from .mass_function import (
     tinker08_dndlnM,
     tinker10_bias,
 )
-from .params import CosmoParams, HaloModel, ProfileParamsA10
+from .params import CosmoParams, CosmoParamsDegenerateNu, HaloModel, ProfileParamsA10
 from .precision import (
     PRECISION_LIMITS,
     SIZING_B_MIN,
@@ -55,6 +55,7 @@ __all__ = [
     "SIZING_B_MIN",
     "X64_LINE",
     "CosmoParams",
+    "CosmoParamsDegenerateNu",
     "E_z",
     "HaloModel",
     "Omega_m_z",

@@ -13,11 +13,27 @@ import jax
 
 from .precision import Precision
 
-__all__ = ["CosmoParams", "HaloModel", "Precision", "ProfileParamsA10"]
+__all__ = ["SIGMA8_DEFAULT", "CosmoParams", "CosmoParamsDegenerateNu", "HaloModel", "Precision", "ProfileParamsA10"]
 
 
-class CosmoParams(NamedTuple):
-    """Flat LCDM cosmology (massless neutrinos, N_eff = 3.044, T_cmb = 2.7255 K).
+class _CosmoFields(NamedTuple):
+    omega_b: float = 0.02242
+    omega_cdm: float = 0.11933
+    H0: float = 67.66
+    n_s: float = 0.9665
+    sigma8: float | None = None
+    logA: float | None = None
+    m_nu: float = 0.06
+    w0: float = -1.0
+    wa: float = 0.0
+
+
+SIGMA8_DEFAULT = 0.8102
+"""sigma8 of `CosmoParams()` when neither sigma8 nor logA is given."""
+
+
+class CosmoParams(_CosmoFields):
+    """Flat cosmology: CDM, baryons, photons, neutrinos and w0-wa dark energy.
 
     Parameters
     ----------
@@ -29,17 +45,40 @@ class CosmoParams(NamedTuple):
         Hubble constant [km s^-1 Mpc^-1].
     n_s : float
         Scalar spectral index [dimensionless].
-    sigma8 : float
-        rms linear density contrast in spheres of 8 h^-1 Mpc at z = 0.
+    sigma8 : float or None
+        rms linear density contrast of all matter in spheres of 8 h^-1 Mpc at z = 0.
+    logA : float or None
+        ln(10^10 A_s), A_s the primordial curvature amplitude at k = 0.05 Mpc^-1.
+        Exactly one of `sigma8` and `logA` is given (a float); the other is None and
+        follows from the linear-power backend. Neither: sigma8 = `SIGMA8_DEFAULT`.
+    m_nu : float
+        Sum of the neutrino masses [eV] (CAMB's and Planck's default 0.06).
+    w0, wa : float
+        Dark-energy equation of state w(a) = w0 + wa (1 - a) [dimensionless].
 
-    Photons and massless neutrinos enter E(z); Omega_Lambda closes the budget.
+    Neutrinos: N_eff = 3.044 in total; the mass sits in `N_MASSIVE_NU` degenerate
+    species, each counting N_eff / 3 (CAMB's convention); the others are massless.
+    `CosmoParams` puts all the mass in one species (Planck's baseline);
+    `CosmoParamsDegenerateNu` splits it over three. Omega_Lambda (or the w0-wa fluid)
+    closes the budget. A static class attribute, so jit treats the choice as a
+    compile-time constant.
     """
 
-    omega_b: float = 0.02242
-    omega_cdm: float = 0.11933
-    H0: float = 67.66
-    n_s: float = 0.9665
-    sigma8: float = 0.8102
+    N_MASSIVE_NU = 1
+
+    def __new__(cls, omega_b=0.02242, omega_cdm=0.11933, H0=67.66, n_s=0.9665, sigma8=None,
+                logA=None, m_nu=0.06, w0=-1.0, wa=0.0):
+        if sigma8 is None and logA is None:
+            sigma8 = SIGMA8_DEFAULT
+        elif sigma8 is not None and logA is not None:
+            raise ValueError("CosmoParams takes exactly one of sigma8 and logA (ln 10^10 A_s); got both")
+        return super().__new__(cls, omega_b, omega_cdm, H0, n_s, sigma8, logA, m_nu, w0, wa)
+
+
+class CosmoParamsDegenerateNu(CosmoParams):
+    """`CosmoParams` with the neutrino mass sum split over three degenerate species."""
+
+    N_MASSIVE_NU = 3
 
 
 class ProfileParamsA10(NamedTuple):

@@ -31,7 +31,12 @@ _COSMO_RULES = (
         lambda c: c.omega_b + c.omega_cdm + OMEGA_R_H2 < (c.H0 / 100.0) ** 2,
     ),
     ("n_s", "0 < n_s < 2", lambda c: (c.n_s > 0) & (c.n_s < 2)),
-    ("sigma8", "sigma8 > 0", lambda c: c.sigma8 > 0),
+    ("sigma8", "sigma8 > 0", lambda c: True if c.sigma8 is None else c.sigma8 > 0),
+    ("logA", "-10 < logA < 10 (ln 10^10 A_s)",
+     lambda c: True if c.logA is None else (c.logA > -10) & (c.logA < 10)),
+    ("m_nu", "0 <= m_nu < 5 [eV] (sum of neutrino masses)", lambda c: (c.m_nu >= 0) & (c.m_nu < 5)),
+    ("w0", "-3 < w0 < 0", lambda c: (c.w0 > -3) & (c.w0 < 0)),
+    ("wa", "w0 + wa < 0 (dark energy subdominant at early times)", lambda c: c.w0 + c.wa < 0),
 )
 
 
@@ -84,7 +89,7 @@ def validate(
     if precision is not None:
         check_precision(precision, warn=False)
     for name, value in zip(type(cosmo)._fields, cosmo):
-        if not np.all(np.isfinite(value)):
+        if value is not None and not np.all(np.isfinite(value)):
             raise ValueError(f"CosmoParams.{name} = {value!r} is not finite")
     kind = type(profile).__name__
     for name, value in zip(type(profile)._fields, profile):
