@@ -3,8 +3,8 @@
 import math
 
 __all__ = [
-    "C_KM_S", "DELTA_C", "G_SI", "ME_C2_EV", "MPC_CM", "MPC_M", "MSUN_KG", "N_EFF", "OMEGA_GAMMA_H2",
-    "OMEGA_NU_H2", "OMEGA_R_H2", "RHO_CRIT_100", "SIGMA_SB", "SIGMA_T_CM2", "T_CMB", "Y_PER_EV_CM3_MPC",
+    "C_KM_S", "DELTA_C", "G_SI", "K_B_EV", "ME_C2_EV", "MPC_CM", "MPC_M", "MSUN_KG", "N_EFF", "OMEGA_GAMMA_H2",
+    "OMEGA_NU_H2", "OMEGA_R_H2", "RHO_CRIT_100", "SIGMA_SB", "SIGMA_T_CM2", "T_CMB", "T_NU_EV", "Y_PER_EV_CM3_MPC",
 ]
 
 C_KM_S = 299792.458
@@ -35,7 +35,13 @@ T_CMB = 2.7255
 """CMB temperature today [K]."""
 
 N_EFF = 3.044
-"""Effective number of (massless) neutrino species."""
+"""Effective number of neutrino species (massless and massive together)."""
+
+K_B_EV = 8.617333262e-5
+"""Boltzmann constant [eV K^-1]."""
+
+T_NU_EV = K_B_EV * T_CMB * (4.0 / 11.0) ** (1.0 / 3.0)
+"""Neutrino temperature today k_B T_nu = (4/11)^(1/3) k_B T_CMB [eV]."""
 
 DELTA_C = 1.686
 """Linear collapse threshold used by the Tinker10 bias."""
@@ -49,10 +55,10 @@ OMEGA_GAMMA_H2 = _RHO_GAMMA_KG_M3 * MPC_M**3 / MSUN_KG / RHO_CRIT_100
 """Photon density Omega_gamma h^2 at T_CMB."""
 
 OMEGA_NU_H2 = N_EFF * 7.0 / 8.0 * (4.0 / 11.0) ** (4.0 / 3.0) * OMEGA_GAMMA_H2
-"""Massless-neutrino density Omega_nu h^2."""
+"""Density Omega_nu h^2 of N_EFF neutrino species were they all massless (their relativistic limit)."""
 
 OMEGA_R_H2 = OMEGA_GAMMA_H2 + OMEGA_NU_H2
-"""Total radiation density Omega_r h^2."""
+"""Photons plus N_EFF massless neutrinos, Omega_r h^2 (the relativistic limit of the radiation)."""
 
 Y_PER_EV_CM3_MPC = SIGMA_T_CM2 / ME_C2_EV * MPC_CM
 """sigma_T / (m_e c^2) times 1 Mpc: converts pressure [eV cm^-3] x length [Mpc] to y."""

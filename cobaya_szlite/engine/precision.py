@@ -357,6 +357,10 @@ class _SizingCosmology(NamedTuple):
     omega_b: float
     omega_cdm: float
     H0: float
+    m_nu: float = 0.0
+    w0: float = -1.0
+    wa: float = 0.0
+    N_MASSIVE_NU = 1
 
 
 class QTable(NamedTuple):

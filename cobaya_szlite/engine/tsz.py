@@ -24,7 +24,7 @@ from jax.typing import ArrayLike
 from .background import comoving_distance, growth_factor, volume_from_distance
 from .grids import Grids, grids
 from .halos import delta_mean
-from .linear_power import linear_power_backend
+from .linear_power import power_cb_z0
 from .linear_power.sigma import sigma_on_table, sigma_wavenumbers
 from .mass_function import halo_bias_function, mass_function, number_density_factor
 from .params import CosmoParams, HaloModel
@@ -124,7 +124,7 @@ def _ingredients(cosmo: CosmoParams, profile, ell, precision, model) -> Ingredie
 
     k_sigma = sigma_wavenumbers(cosmo, g.sigma.lnk_tilde)
     k_limber = (ell[None, :] + 0.5) / chi[:, None]
-    power = linear_power_backend(model).power_z0(cosmo, jnp.concatenate([k_sigma, k_limber.ravel()]))
+    power = power_cb_z0(cosmo, jnp.concatenate([k_sigma, k_limber.ravel()]), model)
     p_sigma, p_limber = power[: k_sigma.size], power[k_sigma.size:]
     p_lin = p_limber.reshape(k_limber.shape) * (growth**2)[:, None]
 

@@ -12,8 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from .background import angular_diameter_distance
-from .constants import OMEGA_R_H2
+from .background import angular_diameter_distance, omega_de
 from .grids import grids
 from .params import CosmoParams
 from .precision import Precision, check_precision, q_table
@@ -25,11 +24,6 @@ _COSMO_RULES = (
     ("omega_b", "omega_b > 0", lambda c: c.omega_b > 0),
     ("omega_cdm", "omega_cdm > 0", lambda c: c.omega_cdm > 0),
     ("H0", "H0 > 0 [km/s/Mpc]", lambda c: c.H0 > 0),
-    (
-        "omega_cdm",
-        "Omega_m + Omega_r < 1, i.e. omega_b + omega_cdm < (H0/100)^2 - omega_r (flat, Omega_Lambda > 0)",
-        lambda c: c.omega_b + c.omega_cdm + OMEGA_R_H2 < (c.H0 / 100.0) ** 2,
-    ),
     ("n_s", "0 < n_s < 2", lambda c: (c.n_s > 0) & (c.n_s < 2)),
     ("sigma8", "sigma8 > 0", lambda c: True if c.sigma8 is None else c.sigma8 > 0),
     ("logA", "-10 < logA < 10 (ln 10^10 A_s)",
@@ -37,6 +31,12 @@ _COSMO_RULES = (
     ("m_nu", "0 <= m_nu < 5 [eV] (sum of neutrino masses)", lambda c: (c.m_nu >= 0) & (c.m_nu < 5)),
     ("w0", "-3 < w0 < 0", lambda c: (c.w0 > -3) & (c.w0 < 0)),
     ("wa", "w0 + wa < 0 (dark energy subdominant at early times)", lambda c: c.w0 + c.wa < 0),
+    (
+        "omega_cdm",
+        "Omega_cb + Omega_nu + Omega_r < 1, i.e. omega_b + omega_cdm + omega_nu(m_nu) + omega_r < (H0/100)^2 "
+        "(flat, dark energy density today > 0)",
+        lambda c: omega_de(c) > 0,
+    ),
 )
 
 

@@ -5,18 +5,26 @@ Backend contract
 A backend is a module (or any object) with
 
 ``power_z0(cosmo, k) -> P``
-    the linear matter power spectrum at z = 0 [Mpc^3] at comoving wavenumbers `k`
+    the TOTAL-matter linear power spectrum at z = 0 [Mpc^3] at comoving wavenumbers `k`
     [Mpc^-1] (a flat array; `cl_yy` passes every wavenumber it needs in one call),
-    differentiable in `cosmo` and jit-safe.
+    honouring whichever of `cosmo.sigma8` / `cosmo.logA` is set, differentiable in
+    `cosmo` and jit-safe. Shape-only backends use `sigma.normalised_power` with their own
+    A_s relation.
+``power_cb_z0(cosmo, k) -> P`` (optional)
+    the CDM + baryon spectrum at z = 0 [Mpc^3]. Without it, `power_cb_z0` here builds it
+    as P_m / R(k)^2 (`neutrinos.matter_over_cb`, fitted to CAMB).
 
-P(k, z) = power_z0(k) D(z)^2 with the scale-independent growth D(z) of
-`cobaya_szlite.engine.background`, and sigma(M) follows from P on the fixed
+The halo model runs on the CDM + baryon field (Costanzi et al. 2013; Bolliet et al.
+2020): sigma(M) from P_cb at the mean density rho_cb, and the 2-halo term with P_cb.
+P_cb(k, z) = power_cb_z0(k) D(z)^2 with the scale-independent CDM + baryon growth D(z)
+of `cobaya_szlite.engine.background`, and sigma(M) follows from it on the fixed
 quadrature of `cobaya_szlite.engine.linear_power.sigma`. Register a new backend with
 `register_linear_power(name, module)` and select it with
 ``HaloModel(linear_power=name)``.
 
-The public functions here (`linear_power`, `sigma_R`, `dlnsigma_dlnR`) are the ones
-`cl_yy` runs, on the same quadrature (`Precision.n_k` nodes).
+The public functions here (`linear_power_cb`, `sigma_R`, `dlnsigma_dlnR`) are the ones
+`cl_yy` runs, on the same quadrature (`Precision.n_k` nodes). `sigma8_of` and `logA_of`
+convert between the two amplitudes (total matter, z = 0).
 """
 
 import types
@@ -32,14 +40,19 @@ from ..precision import Precision
 from ..x64 import require_x64
 from . import bartlett23, eh98
 from .eh98 import transfer_eh98
-from .sigma import sigma2_at_radius, sigma_nodes, sigma_wavenumbers
+from .neutrinos import matter_over_cb
+from .sigma import sigma2_at_radius, sigma8_from_power, sigma_nodes, sigma_wavenumbers
 
 __all__ = [
     "LINEAR_POWER_BACKENDS",
     "dlnsigma_dlnR",
     "linear_power",
     "linear_power_backend",
+    "linear_power_cb",
+    "logA_of",
+    "power_cb_z0",
     "register_linear_power",
+    "sigma8_of",
     "sigma_R",
     "transfer_eh98",
 ]
@@ -85,9 +98,35 @@ def linear_power_backend(model: HaloModel) -> ModuleType:
         ) from None
 
 
+def power_cb_z0(cosmo: CosmoParams, k: ArrayLike, model: HaloModel = HaloModel()) -> jax.Array:
+    """CDM + baryon linear power at z = 0 [Mpc^3]: the backend's own, else P_m / R(k)^2.
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+    k : Array, shape (n,)
+        Comoving wavenumbers [Mpc^-1] (one flat array).
+    model : HaloModel, optional
+        Static: selects the backend.
+
+    Returns
+    -------
+    Array, shape (n,)
+    """
+    backend = linear_power_backend(model)
+    own = getattr(backend, "power_cb_z0", None)
+    if own is not None:
+        return own(cosmo, k)
+    return backend.power_z0(cosmo, k) / matter_over_cb(cosmo, k) ** 2
+
+
 @jax.jit
 def linear_power(k: ArrayLike, z: ArrayLike, cosmo: CosmoParams, model: HaloModel = HaloModel()) -> jax.Array:
-    """Linear matter power spectrum P(k, z) [Mpc^3].
+    """Total-matter linear power spectrum P_m(k, z) = P_m(k, 0) D(z)^2 [Mpc^3].
+
+    D is the CDM + baryon growth (`background.growth_factor`): exact for m_nu = 0; with
+    massive neutrinos the total matter grows faster than this on scales above the
+    free-streaming length (by < 0.1% over z < 3 in sigma8 for m_nu = 0.06 eV).
 
     Parameters
     ----------
@@ -109,18 +148,91 @@ def linear_power(k: ArrayLike, z: ArrayLike, cosmo: CosmoParams, model: HaloMode
     return p0 * growth_factor(z, cosmo) ** 2
 
 
+@jax.jit
+def linear_power_cb(k: ArrayLike, z: ArrayLike, cosmo: CosmoParams, model: HaloModel = HaloModel()) -> jax.Array:
+    """CDM + baryon linear power P_cb(k, z) = P_cb(k, 0) D(z)^2 [Mpc^3] (the halo model's spectrum).
+
+    Parameters
+    ----------
+    k, z, cosmo, model : as for `linear_power`
+
+    Returns
+    -------
+    Array of the broadcast shape of `k` and `z`.
+    """
+    require_x64()
+    k = jnp.asarray(k, dtype=float)
+    p0 = power_cb_z0(cosmo, k.reshape(-1), model).reshape(k.shape)
+    return p0 * growth_factor(z, cosmo) ** 2
+
+
+@jax.jit
+def sigma8_of(cosmo: CosmoParams, model: HaloModel = HaloModel()) -> jax.Array:
+    """sigma8 of total matter at z = 0 [dimensionless].
+
+    `cosmo.sigma8` itself when it is set; for a logA cosmology, sigma(8 h^-1 Mpc) of the
+    backend's `power_z0` on the normalisation rule of `sigma.normalised_power` (so it is
+    exactly the sigma8 the backend normalised to). Jit-safe and differentiable.
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+    model : HaloModel, optional
+        Static: selects the backend.
+
+    Returns
+    -------
+    Array, scalar
+    """
+    require_x64()
+    if cosmo.sigma8 is not None:
+        return jnp.asarray(cosmo.sigma8, dtype=float)
+    backend = linear_power_backend(model)
+    return sigma8_from_power(cosmo, lambda k: backend.power_z0(cosmo, k))
+
+
+_LOGA_REFERENCE = 3.0
+
+
+@jax.jit
+def logA_of(cosmo: CosmoParams, model: HaloModel = HaloModel()) -> jax.Array:
+    """ln(10^10 A_s) of the backend for this cosmology [dimensionless].
+
+    `cosmo.logA` itself when it is set; for a sigma8 cosmology the inverse of `sigma8_of`,
+    exact because sigma8^2 is proportional to A_s at fixed shape:
+    logA = logA_ref + 2 ln(sigma8 / sigma8(logA_ref)), logA_ref = 3.
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+    model : HaloModel, optional
+        Static: selects the backend.
+
+    Returns
+    -------
+    Array, scalar
+    """
+    require_x64()
+    if cosmo.logA is not None:
+        return jnp.asarray(cosmo.logA, dtype=float)
+    reference = cosmo._replace(sigma8=None, logA=_LOGA_REFERENCE)
+    return _LOGA_REFERENCE + 2.0 * jnp.log(cosmo.sigma8 / sigma8_of(reference, model))
+
+
 def _sigma2_and_slope(R, cosmo: CosmoParams, precision, model):
-    """sigma^2(R) at z = 0 and d ln sigma / d ln R on the `Precision.n_k` quadrature."""
+    """sigma^2(R) at z = 0 of CDM + baryons and d ln sigma / d ln R on the `Precision.n_k` quadrature."""
     require_x64()
     lnk, dlnk = sigma_nodes(precision.n_k)
     k = sigma_wavenumbers(cosmo, lnk)
-    return sigma2_at_radius(R, k, linear_power_backend(model).power_z0(cosmo, k), dlnk)
+    return sigma2_at_radius(R, k, power_cb_z0(cosmo, k, model), dlnk)
 
 
 @jax.jit
 def sigma_R(R: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision = Precision(),
             model: HaloModel = HaloModel()) -> jax.Array:
-    """rms linear density contrast in a top-hat sphere of comoving radius R.
+    """rms linear density contrast of CDM + baryons in a top-hat sphere of comoving radius R.
+
+    The sigma of the halo model (from P_cb); for m_nu = 0 that of all matter.
 
     Parameters
     ----------

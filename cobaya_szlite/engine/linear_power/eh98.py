@@ -1,8 +1,18 @@
 """Eisenstein & Hu (1998) linear power spectrum with baryon wiggles: the "eh98" backend.
 
-P(k, z=0) = A k^n_s T(k)^2, with A fixed by sigma(8 h^-1 Mpc, z=0) = sigma8 through a
-1024-node trapezoid rule in ln k over [1e-5, 1e3] Mpc^-1 (top-hat window). Backend
-contract (see `cobaya_szlite.engine.linear_power`): `power_z0(cosmo, k)`.
+T(k) is the EH98 transfer function of CDM + baryons (omega_cb, omega_b; the neutrinos,
+relativistic at the drag epoch for m_nu < 1 eV, enter only through R(k) and the growth).
+Total matter: P(k, z=0) = A k^n_s T(k)^2 R(k)^2 with R = delta_m / delta_cb
+(`neutrinos.matter_over_cb`), and A fixed by sigma(8 h^-1 Mpc, z=0) = sigma8 through a
+1024-node trapezoid rule in ln k over [1e-5, 1e3] Mpc^-1 (top-hat window). With logA
+given, sigma8 follows from `sigma8_from_logA`:
+
+    Delta^2_m(k) = (4/25) A_s (k/k_pivot)^(n_s-1) (k/H0)^4 T(k)^2 R(k)^2 G0^2 / Omega_cb^2
+
+(`sigma.primordial_delta2_cb`; G0 = `background.growth_md0`, the CDM + baryon growth
+normalised to a in matter domination). Its accuracy is EH98's: sigma8(A_s) within a few
+% of CAMB's (measured range in docs/engine.md). Backend contract (see
+`cobaya_szlite.engine.linear_power`): `power_z0(cosmo, k)`.
 """
 
 import jax
@@ -10,15 +20,16 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from ..background import omega_m
+from ..background import omega_cb
 from ..constants import T_CMB
 from ..params import CosmoParams
-from .sigma import sigma8_normalised
+from .neutrinos import matter_over_cb
+from .sigma import normalised_power, primordial_delta2_cb, sigma8_from_power
 
-__all__ = ["power_z0", "transfer_eh98"]
+__all__ = ["power_z0", "sigma8_from_logA", "transfer_eh98"]
 
 
-# EH98 power laws of omega_m = Omega_m h^2 as c * omega_m^e, evaluated with one exp:
+# EH98 power laws of omega_cb = Omega_cb h^2 as c * omega_m^e, evaluated with one exp:
 # b1 (two factors), b2, z_d (two), k_silk (two), a1 (two), a2 (two), b1 of beta_c
 # written as 1/(1+x) with x = (458 omega_m)^-0.708, b2 of beta_c, beta_node.
 _EH98_COEFFS, _EH98_EXPONENTS = np.array([
@@ -42,7 +53,10 @@ def _sinc(x):
 
 @jax.jit
 def transfer_eh98(k: ArrayLike, cosmo: CosmoParams) -> jax.Array:
-    """Eisenstein & Hu (1998) matter transfer function with baryon acoustic oscillations.
+    """Eisenstein & Hu (1998) CDM + baryon transfer function with baryon acoustic oscillations.
+
+    Evaluated with omega_cb = omega_b + omega_cdm as the matter density (massive neutrinos
+    excluded); for m_nu = 0 the total-matter transfer function.
 
     Parameters
     ----------
@@ -55,7 +69,7 @@ def transfer_eh98(k: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     T(k), dimensionless, -> 1 as k -> 0.
     """
     k = jnp.asarray(k, dtype=float)
-    wm = omega_m(cosmo)
+    wm = omega_cb(cosmo)
     wb = cosmo.omega_b
     fb = wb / wm
     fc = cosmo.omega_cdm / wm
@@ -102,11 +116,37 @@ def transfer_eh98(k: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     return fb * t_b + fc * t_c
 
 
+def _shape(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
+    """k^n_s T(k)^2 R(k)^2: the unnormalised total-matter spectrum."""
+    return k**cosmo.n_s * (transfer_eh98(k, cosmo) * matter_over_cb(cosmo, k)) ** 2
+
+
+def sigma8_from_logA(cosmo: CosmoParams) -> jax.Array:
+    """sigma8 of total matter at z = 0 from A_s = 1e-10 exp(cosmo.logA) (module docstring).
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+        `logA` must be set.
+
+    Returns
+    -------
+    Array, scalar
+        Dimensionless.
+    """
+    def power(k):
+        delta2 = primordial_delta2_cb(cosmo, k, transfer_eh98(k, cosmo) * matter_over_cb(cosmo, k))
+        return delta2 * 2.0 * np.pi**2 / k**3
+
+    return sigma8_from_power(cosmo, power)
+
+
 def power_z0(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
-    """Linear matter power spectrum at z = 0, normalised to sigma8 [Mpc^3].
+    """Total-matter linear power spectrum at z = 0, normalised to sigma8 or A_s [Mpc^3].
 
     One EH98 evaluation serves the normalisation nodes and every requested wavenumber
-    (`sigma.sigma8_normalised`).
+    (`sigma.normalised_power`; with logA set, `sigma8_from_logA` adds one more on the
+    normalisation nodes).
 
     Parameters
     ----------
@@ -118,4 +158,4 @@ def power_z0(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
     -------
     Array, shape (n,)
     """
-    return sigma8_normalised(cosmo, lambda kk: kk**cosmo.n_s * transfer_eh98(kk, cosmo) ** 2, k)
+    return normalised_power(cosmo, lambda kk: _shape(cosmo, kk), k, sigma8_from_logA)

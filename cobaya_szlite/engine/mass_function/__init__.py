@@ -3,10 +3,11 @@
 Component contracts
 -------------------
 A mass function is a callable ``multiplicity(ln_sigma, z, delta_m, cosmo) -> f(sigma)``
-(dimensionless), so that dn/dlnM = f rho_m0 / M |d ln sigma / d ln M|; a bias is a
+(dimensionless), so that dn/dlnM = f rho_cb0 / M |d ln sigma / d ln M|; a bias is a
 callable ``bias(ln_sigma, z, delta_m, cosmo) -> b`` (dimensionless). `ln_sigma` is
-ln sigma(M, z), `delta_m` the halo overdensity relative to the mean matter density
-(500 / Omega_m(z) for the M500c masses of this package), all broadcast together.
+ln sigma(M, z) of the CDM + baryon field, `delta_m` the halo overdensity relative to the
+mean CDM + baryon density (500 / Omega_cb(z) for the M500c masses of this package; the
+mean matter density for m_nu = 0), all broadcast together.
 Register new ones with `register_mass_function` / `register_bias` and select them
 with ``HaloModel(mass_function=..., bias=...)``.
 
@@ -20,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from ..background import growth_factor, rho_m0
+from ..background import growth_factor, rho_cb0
 from ..halos import delta_mean, lagrangian_radius
 from ..linear_power import _sigma2_and_slope
 from ..params import CosmoParams, HaloModel
@@ -89,7 +90,7 @@ def halo_bias_function(model: HaloModel) -> Callable:
 
 
 def number_density_factor(M: ArrayLike, dlnsigma_dlnm: ArrayLike, cosmo: CosmoParams) -> jax.Array:
-    """rho_m0 / M |d ln sigma / d ln M|, so that dn/dlnM = f(sigma) times this [Mpc^-3].
+    """rho_cb0 / M |d ln sigma / d ln M|, so that dn/dlnM = f(sigma) times this [Mpc^-3].
 
     Parameters
     ----------
@@ -103,7 +104,7 @@ def number_density_factor(M: ArrayLike, dlnsigma_dlnm: ArrayLike, cosmo: CosmoPa
     -------
     Array
     """
-    return rho_m0(cosmo) / M * -dlnsigma_dlnm
+    return rho_cb0(cosmo) / M * -dlnsigma_dlnm
 
 
 def _ln_sigma_and_slope(M, z, cosmo: CosmoParams, precision, model):
@@ -130,7 +131,7 @@ def dndlnM(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, precision: Precision 
     Returns
     -------
     Array
-        f(sigma) rho_m0 / M |d ln sigma / d ln M| at Delta_m = 500 / Omega_m(z).
+        f(sigma) rho_cb0 / M |d ln sigma / d ln M| at Delta_m = 500 / Omega_cb(z), sigma of P_cb.
     """
     M = jnp.asarray(M, dtype=float)
     ln_sigma, slope = _ln_sigma_and_slope(M, z, cosmo, precision, model)
