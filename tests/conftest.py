@@ -83,10 +83,11 @@ def isolated_cobaya_config_dir():
 #: Multipoles used across the engine tests (the range the accuracy requirements cover: 10 <= ell <= 5000).
 ELL = np.geomspace(10.0, 5000.0, 30)
 
-#: Two cosmologies (Planck-like and a deliberately different one) for reference tests.
+#: Two cosmologies (Planck-like and a deliberately different one) for the pyccl reference tests:
+#: massless neutrinos and w = -1, the settings of tests/pyccl_reference.py (which refuses others).
 _COSMOLOGIES = {
-    "planck18": sz.CosmoParams(),
-    "shifted": sz.CosmoParams(omega_b=0.0210, omega_cdm=0.1300, H0=72.0, n_s=0.950, sigma8=0.750),
+    "planck18": sz.CosmoParams(m_nu=0.0),
+    "shifted": sz.CosmoParams(omega_b=0.0210, omega_cdm=0.1300, H0=72.0, n_s=0.950, sigma8=0.750, m_nu=0.0),
 }
 
 
@@ -104,6 +105,12 @@ def ell():
 @pytest.fixture(scope="session")
 def cosmo():
     return sz.CosmoParams()
+
+
+@pytest.fixture(scope="session")
+def massless_cosmo():
+    """`CosmoParams()` with m_nu = 0: the defaults at the settings of the pyccl reference."""
+    return sz.CosmoParams(m_nu=0.0)
 
 
 @pytest.fixture(scope="session")

@@ -200,6 +200,9 @@ def make_cosmo(cosmo, high_precision=True):
     """pyccl.Cosmology for a parameter dict / NamedTuple / 5-tuple (cached)."""
     if isinstance(cosmo, pyccl.Cosmology):
         return cosmo
+    for field, value in (("m_nu", 0.0), ("w0", -1.0), ("wa", 0.0), ("logA", None)):
+        if _get(cosmo, field, value) != value:
+            raise ValueError(f"pyccl_reference is matched to {field} = {value}; got {_get(cosmo, field, value)!r}")
     return _cosmo_from_key(_cosmo_key(cosmo), high_precision)
 
 

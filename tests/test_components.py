@@ -31,8 +31,9 @@ def ingredients(cosmo, profile):
 
 @pytest.mark.slow
 def test_public_building_blocks_are_what_cl_yy_runs(cosmo, ingredients):
-    """dn/dlnM, bias, dV/dz and P_lin from the public functions on the grids of a Precision
-    equal the arrays cl_yy integrates (same quadratures: agreement to rounding, 1e-12)."""
+    """dn/dlnM, bias, dV/dz and P_cb (the 2-halo spectrum, CDM + baryons) from the public
+    functions on the grids of a Precision equal the arrays cl_yy integrates (same
+    quadratures: agreement to rounding, 1e-12)."""
     g = grids(SMALL)
     z = g.z[:, None]
     halo = ingredients.halo
@@ -41,7 +42,7 @@ def test_public_building_blocks_are_what_cl_yy_runs(cosmo, ingredients):
     np.testing.assert_allclose(halo.bias, sz.halo_bias(g.mass[None, :], z, cosmo, SMALL), rtol=1e-12)
     np.testing.assert_allclose(halo.dvol, sz.dVdzdOmega(g.z, cosmo) * g.z_weights, rtol=1e-12)
     k = (ELL[None, :] + 0.5) / np.asarray(sz.comoving_distance(g.z, cosmo))[:, None]
-    np.testing.assert_allclose(halo.p_lin, sz.linear_power(k, z, cosmo), rtol=1e-12)
+    np.testing.assert_allclose(halo.p_lin, linear_power_package.linear_power_cb(k, z, cosmo), rtol=1e-12)
 
 
 @pytest.mark.slow
