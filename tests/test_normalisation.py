@@ -57,15 +57,15 @@ def camb_sigma8():
 def test_eh98_sigma8_of_As_matches_camb(camb_sigma8):
     """sigma8(A_s) of EH98 (Delta^2 = (4/25) A_s (k/k_p)^(n_s-1) (k/H0)^4 T^2 R^2 G0^2 / Omega_cb^2)
     against CAMB over 24 cosmologies (m_nu 0 ... 0.3 eV in 1 or 3 species, w0-wa): the
-    accuracy of EH98's transfer function. Measured: ratio 1.0036 ... 1.0148 (worst 1.48%),
-    median 1.0086. Tolerance 2.5%."""
+    accuracy of EH98's transfer function. Measured: ratio 1.0043 ... 1.0120 (worst 1.20%),
+    median 1.0088. Tolerance 2%."""
     ours = np.array([float(sigma8_of(c)) for c in BOX])
     ratio = ours / camb_sigma8
     worst = np.max(np.abs(ratio - 1))
-    assert worst < 0.025, f"worst ratio {ratio[np.argmax(np.abs(ratio - 1))]:.5f}; all {np.round(ratio, 4)}"
+    assert worst < 0.02, f"worst ratio {ratio[np.argmax(np.abs(ratio - 1))]:.5f}; all {np.round(ratio, 4)}"
 
 
-# (m_nu, species): measured max |R/R_CAMB - 1| over 1e-4 < k < 5 Mpc^-1 is 0.9% ... 1.4% of f_nu.
+# (m_nu, species): measured max |R/R_CAMB - 1| over 1e-4 < k < 5 Mpc^-1: 0.0092, 0.0104, 0.0119 f_nu.
 R_CASES = [(0.06, 1), (0.3, 3), (0.3, 1)]
 
 
@@ -73,7 +73,7 @@ R_CASES = [(0.06, 1), (0.3, 3), (0.3, 1)]
 @pytest.mark.parametrize("m_nu, n_massive", R_CASES)
 def test_cb_spectrum_matches_camb_delta_nonu(m_nu, n_massive):
     """P_m / P_cb = R(k)^2 against CAMB's delta_tot / delta_nonu at z = 0: |R/R_CAMB - 1| <
-    0.02 f_nu (measured <= 0.0120 f_nu over these cases; P_cb within 1.1e-4 (0.06 eV) and
+    0.02 f_nu (measured <= 0.0119 f_nu over these cases; P_cb within 8.3e-5 (0.06 eV) and
     5.3e-4 (0.3 eV) of CAMB's once both are at the same total P_m)."""
     camb, camb_params = _camb()
     kind = sz.CosmoParams if n_massive == 1 else sz.CosmoParamsDegenerateNu
