@@ -11,6 +11,11 @@ at every (z, table offset) is then one matrix product of the (z, M) weights with
 matrix of u(q), and each (ell, z) reads it at a fractional offset (4-point Lagrange
 interpolation). Profiles whose shape depends on mass and redshift provide y_ell on the
 (z, M, ell) grid instead (`profiles` module docstring).
+
+The background and the linear CDM+baryon power enter through one `GridCosmology` (chi,
+E(z), Delta_m, sigma(M, z), P at the Limber wavenumbers on the z grid): `cl_yy` builds it
+with the engine (`engine_grid_cosmology`), `tables.cl_yy_tabulated` from a Boltzmann
+code's tables; the rest (`_ingredients` and the integrals) is shared.
 """
 
 from functools import partial
@@ -35,7 +40,7 @@ from .quadrature import lagrange4_interp
 from .validate import physical_mask
 from .x64 import require_x64
 
-__all__ = ["GridCosmology", "cl_yy", "cl_yy_covariance", "cl_yy_trispectrum"]
+__all__ = ["GridCosmology", "cl_yy", "cl_yy_covariance", "cl_yy_trispectrum", "engine_grid_cosmology"]
 
 
 class GridCosmology(NamedTuple):
