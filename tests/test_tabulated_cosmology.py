@@ -225,7 +225,8 @@ def test_jit_and_profile_gradients_match_finite_differences(cosmo):
 def _small_tables(cosmo):
     z = engine_redshifts(SMALL)
     k = np.geomspace(1e-4, 50.0, 64)
-    return CosmologyTables(z, 100.0 * z + 1.0, 70.0 * (1 + z), k, np.ones((z.size, k.size)))
+    hubble = cosmo.H0 * np.sqrt(0.3 * (1 + z) ** 3 + 0.7)
+    return CosmologyTables(z, 4000.0 * z, hubble, k, np.ones((z.size, k.size)))
 
 
 @pytest.mark.parametrize("change, message", [
@@ -238,6 +239,8 @@ def _small_tables(cosmo):
     (dict(k=np.geomspace(1e-4, 5.0, 64)), r"it must start at or below 0.001 and end at or above 10 Mpc\^-1"),
     (dict(pk_cb=-np.ones((41, 64))), r"CosmologyTables.pk_cb must be finite and positive"),
     (dict(chi=np.full(41, np.nan)), r"CosmologyTables.chi must be finite and positive"),
+    (dict(hubble=1.01 * _small_tables(sz.CosmoParams()).hubble),
+     r"CosmologyTables.hubble extrapolates to H0 = 68.3\d* km/s/Mpc at z = 0, but cosmo.H0 = 67.66"),
 ])
 def test_bad_tables_are_refused_naming_the_field(cosmo, profile, change, message):
     tables = _small_tables(cosmo)._replace(**change)
@@ -252,6 +255,21 @@ def test_tables_for_another_precision_are_refused(cosmo, profile):
     tables = _small_tables(cosmo)
     with pytest.raises(ValueError, match=r"expected \(61,\): one value per node of engine_redshifts"):
         cl_yy_tabulated(tables, cosmo, profile, ELL_SMALL)
+
+
+@pytest.mark.filterwarnings("ignore::cobaya_szlite.PrecisionWarning")
+def test_h0_check_accepts_consistent_tables_at_the_extreme_precision(cosmo):
+    """H(z) extrapolated from the first three nodes recovers H0 to < 1e-4 even for the sparsest
+    accepted z grid (z_min = 0.1, n_z = 21), well inside the tolerance."""
+    from cobaya_szlite.engine.tables import check_tables
+
+    sparse = sz.Precision(z_min=0.1, n_z=21)
+    z = engine_redshifts(sparse)
+    tables = CosmologyTables(z, np.asarray(sz.comoving_distance(z, cosmo)), cosmo.H0 * np.asarray(sz.E_z(z, cosmo)),
+                             K_TABLE, np.ones((z.size, K_TABLE.size)))
+    check_tables(tables, sparse, cosmo)
+    h0 = np.polyval(np.polyfit(z[:3], tables.hubble[:3], 2), 0.0)
+    assert abs(h0 / cosmo.H0 - 1) < 1e-4
 
 
 def test_engine_redshifts_are_the_limber_nodes():

@@ -46,6 +46,7 @@ from .tsz import (
 )
 
 __all__ = [
+    "H0_TOLERANCE",
     "K_MAX_REQUIRED",
     "K_MIN_REQUIRED",
     "CosmologyTables",
@@ -110,17 +111,25 @@ def _is_concrete(x) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
-def check_tables(tables: CosmologyTables, precision: Precision = Precision()) -> None:
-    """Raise ValueError naming the field when `tables` do not fit `precision`.
+H0_TOLERANCE = 1e-3
+"""Largest accepted relative difference between cosmo.H0 and the tables' H(z) extrapolated to z = 0."""
+
+
+def check_tables(tables: CosmologyTables, precision: Precision = Precision(),
+                 cosmo: CosmoParams | None = None) -> None:
+    """Raise ValueError naming the field when `tables` do not fit `precision` (and `cosmo`).
 
     Shapes are always checked; the values (z nodes, log-spaced k covering the required
-    range, finite and positive chi, H, P) only where they are concrete (not under an
-    outer `jax.jit`, where a bad value gives NaN).
+    range, finite and positive chi, H, P, and H(z) extrapolated to z = 0 equal to
+    cosmo.H0 within `H0_TOLERANCE`) only where they are concrete (not under an outer
+    `jax.jit`, where a bad value gives NaN).
 
     Parameters
     ----------
     tables : CosmologyTables
     precision : Precision, optional
+    cosmo : CosmoParams, optional
+        The parameters `tables` will be used with (its H0 is compared).
     """
     if not isinstance(tables, CosmologyTables):
         raise TypeError(f"expected CosmologyTables, got {type(tables).__name__}")
@@ -160,6 +169,13 @@ def check_tables(tables: CosmologyTables, precision: Precision = Precision()) ->
             value = np.asarray(value, dtype=float)
             if not np.all(np.isfinite(value) & (value > 0)):
                 raise ValueError(f"CosmologyTables.{name} must be finite and positive")
+    if cosmo is not None and _is_concrete(tables.hubble) and _is_concrete(cosmo.H0):
+        z = grids(precision).z[:3]
+        h0_tables = float(np.polyval(np.polyfit(z, np.asarray(tables.hubble, dtype=float)[:3], 2), 0.0))
+        if not abs(h0_tables / float(cosmo.H0) - 1.0) < H0_TOLERANCE:
+            raise ValueError(f"CosmologyTables.hubble extrapolates to H0 = {h0_tables:.6g} km/s/Mpc at z = 0, "
+                             f"but cosmo.H0 = {float(cosmo.H0):.6g}: give the upstream code's H0 (relative "
+                             f"tolerance {H0_TOLERANCE:g})")
 
 
 def _ln_power_at(ln_p: jax.Array, t: jax.Array) -> jax.Array:
@@ -249,9 +265,10 @@ def cl_yy_tabulated(tables: CosmologyTables, cosmo: CosmoParams, profile, ell: A
     Parameters
     ----------
     tables : CosmologyTables
-        At `engine_redshifts(precision)` (ValueError naming the field otherwise).
+        At `engine_redshifts(precision)` (`check_tables`: ValueError naming the field otherwise).
     cosmo : CosmoParams
-        H0 (the upstream code's) and the densities; sigma8 / logA, w0, wa unused.
+        H0 (the upstream code's: checked against the tables) and the densities;
+        sigma8 / logA, w0, wa unused.
     profile, ell, precision : as for `cl_yy`
     model : HaloModel, optional
         Static: the mass function and the bias (its `linear_power` is not used).
@@ -265,7 +282,7 @@ def cl_yy_tabulated(tables: CosmologyTables, cosmo: CosmoParams, profile, ell: A
     Jit-safe and differentiable in `tables`, `cosmo` and `profile` (under an outer
     `jax.jit` only the shapes of `tables` are checked).
     """
-    check_tables(tables, precision)
+    check_tables(tables, precision, cosmo)
     return _cl_yy_tabulated(tables, cosmo, profile, ell, precision, model)
 
 
@@ -284,7 +301,7 @@ def cl_yy_trispectrum_tabulated(tables: CosmologyTables, cosmo: CosmoParams, pro
     Array, shape (n_ell, n_ell)
         Dimensionless full-sky 1-halo T(ell, ell') (NaN for an unphysical point).
     """
-    check_tables(tables, precision)
+    check_tables(tables, precision, cosmo)
     return _cl_yy_trispectrum_tabulated(tables, cosmo, profile, ell, precision, model)
 
 
