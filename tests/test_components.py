@@ -104,9 +104,10 @@ def test_registered_mass_function_and_bias_are_used(cosmo, profile):
 GeneralA10 = collections.namedtuple("GeneralA10", sz.ProfileParamsA10._fields, defaults=tuple(sz.ProfileParamsA10()))
 
 
-def _general_y_ell_grid(ell, z, mass, cosmo, profile, precision):
+def _general_y_ell_grid(ell, z, mass, cosmo, profile, precision, d_a, e_z):
     a10 = sz.ProfileParamsA10(*profile)
-    return sz.y_ell(ell[None, None, :], mass[None, :, None], z[:, None, None], cosmo, a10, precision)
+    return sz.y_ell(ell[None, None, :], mass[None, :, None], z[:, None, None], cosmo, a10, precision,
+                    d_a[:, None, None], e_z[:, None, None])
 
 
 _GENERAL = types.SimpleNamespace(SELF_SIMILAR=False, RULES=gnfw.RULES, y_ell_grid=_general_y_ell_grid)

@@ -45,6 +45,13 @@ from .precision import (
     required_q_max,
 )
 from .profiles import P500, gnfw_shape, profile_fourier, register_profile, y_ell
+from .tables import (
+    CosmologyTables,
+    cl_yy_tabulated,
+    cl_yy_trispectrum_tabulated,
+    engine_redshifts,
+    tables_from_engine,
+)
 from .tsz import cl_yy, cl_yy_covariance, cl_yy_trispectrum
 from .validate import validate
 from .x64 import X64_LINE, require_x64
@@ -55,6 +62,7 @@ __all__ = [
     "SIZING_B_MIN",
     "X64_LINE",
     "CosmoParams",
+    "CosmologyTables",
     "CosmoParamsDegenerateNu",
     "E_z",
     "HaloModel",
@@ -66,12 +74,15 @@ __all__ = [
     "check_precision",
     "cl_yy",
     "cl_yy_covariance",
+    "cl_yy_tabulated",
     "cl_yy_trispectrum",
+    "cl_yy_trispectrum_tabulated",
     "comoving_distance",
     "dVdzdOmega",
     "delta_mean",
     "dlnsigma_dlnR",
     "dndlnM",
+    "engine_redshifts",
     "gnfw_shape",
     "growth_factor",
     "halo_bias",
@@ -88,6 +99,7 @@ __all__ = [
     "rho_crit",
     "sigma_R",
     "tinker08_dndlnM",
+    "tables_from_engine",
     "tinker10_bias",
     "transfer_eh98",
     "validate",

@@ -11,6 +11,11 @@ at every (z, table offset) is then one matrix product of the (z, M) weights with
 matrix of u(q), and each (ell, z) reads it at a fractional offset (4-point Lagrange
 interpolation). Profiles whose shape depends on mass and redshift provide y_ell on the
 (z, M, ell) grid instead (`profiles` module docstring).
+
+The background and the linear CDM+baryon power enter through one `GridCosmology` (chi,
+E(z), Delta_m, sigma(M, z), P at the Limber wavenumbers on the z grid): `cl_yy` builds it
+with the engine (`engine_grid_cosmology`), `tables.cl_yy_tabulated` from a Boltzmann
+code's tables; the rest (`_ingredients` and the integrals) is shared.
 """
 
 from functools import partial
@@ -21,7 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from .background import comoving_distance, growth_factor, volume_from_distance
+from .background import E_z, comoving_distance, growth_factor
+from .constants import C_KM_S
 from .grids import Grids, grids
 from .halos import delta_mean
 from .linear_power import power_cb_z0
@@ -34,7 +40,38 @@ from .quadrature import lagrange4_interp
 from .validate import physical_mask
 from .x64 import require_x64
 
-__all__ = ["cl_yy", "cl_yy_covariance", "cl_yy_trispectrum"]
+__all__ = ["GridCosmology", "cl_yy", "cl_yy_covariance", "cl_yy_trispectrum", "engine_grid_cosmology"]
+
+
+class GridCosmology(NamedTuple):
+    """Background and linear CDM+baryon power of one point on the z grid of `grids`.
+
+    The one input of the Limber integrals that depends on how the cosmology is computed:
+    built by the engine (`engine_grid_cosmology`: background.py and the linear-power
+    backend) or from a Boltzmann code's tables (`tables.grid_cosmology_from_tables`).
+
+    Attributes
+    ----------
+    chi : Array, shape (n_z,)
+        Comoving distance chi(z) [Mpc].
+    e_z : Array, shape (n_z,)
+        E(z) = H(z) / H0 [dimensionless].
+    delta_m : Array, shape (n_z,)
+        Overdensity of M500c relative to the mean matter density, 500 / Omega_m(z).
+    ln_sigma : Array, shape (n_z, n_m)
+        ln sigma(M, z) of the CDM+baryon field on the mass grid.
+    dlnsigma_dlnm : Array, shape (n_m,) or (n_z, n_m)
+        d ln sigma / d ln M (redshift-independent for a scale-independent growth).
+    p_lin : Array, shape (n_z, n_ell)
+        Linear CDM+baryon P(k, z) at the Limber wavenumbers (ell + 1/2) / chi(z) [Mpc^3].
+    """
+
+    chi: jax.Array
+    e_z: jax.Array
+    delta_m: jax.Array
+    ln_sigma: jax.Array
+    dlnsigma_dlnm: jax.Array
+    p_lin: jax.Array
 
 
 class HaloWeights(NamedTuple):
@@ -108,49 +145,75 @@ class Ingredients(NamedTuple):
     valid: jax.Array
 
 
-def _ingredients(cosmo: CosmoParams, profile, ell, precision, model) -> Ingredients:
-    """Background, P(k), mass function, bias and profile terms on the grids of `precision`.
+def engine_grid_cosmology(cosmo: CosmoParams, ell: jax.Array, g: Grids, model: HaloModel) -> GridCosmology:
+    """The engine's own `GridCosmology`: background.py and the linear-power backend.
 
-    One backend call evaluates P(k, z=0) at the sigma(M) and Limber wavenumbers together.
+    One backend call evaluates P(k, z=0) at the sigma(M) and Limber wavenumbers together;
+    P(k, z) = P(k, 0) D(z)^2 and sigma(M, z) = sigma(M, 0) D(z).
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+    ell : Array, shape (n_ell,)
+    g : Grids
+    model : HaloModel
+        Static: the linear-power backend.
+
+    Returns
+    -------
+    GridCosmology
     """
-    require_x64()
-    g = grids(precision)
-    component = profile_component(profile)
-    ell = jnp.atleast_1d(jnp.asarray(ell, dtype=float))
     z = g.z
     chi = comoving_distance(z, cosmo)
-    d_a = chi / (1.0 + z)
     growth = growth_factor(z, cosmo)
-
     k_sigma = sigma_wavenumbers(cosmo, g.sigma.lnk_tilde)
     k_limber = (ell[None, :] + 0.5) / chi[:, None]
     power = power_cb_z0(cosmo, jnp.concatenate([k_sigma, k_limber.ravel()]), model)
     p_sigma, p_limber = power[: k_sigma.size], power[k_sigma.size:]
     p_lin = p_limber.reshape(k_limber.shape) * (growth**2)[:, None]
-
     ln_sigma0, dlnsigma_dlnm = sigma_on_table(g.sigma, k_sigma, p_sigma)
     ln_sigma = ln_sigma0[None, :] + jnp.log(growth)[:, None]
+    return GridCosmology(chi, E_z(z, cosmo), delta_mean(z, cosmo), ln_sigma, dlnsigma_dlnm, p_lin)
+
+
+def _ingredients(cosmo: CosmoParams, profile, ell, precision, model,
+                 on_grid: GridCosmology | None = None) -> Ingredients:
+    """Mass function, bias, volume and profile terms on the grids of `precision`.
+
+    The background and the linear power come from `on_grid` (None: the engine computes
+    them, `engine_grid_cosmology`); `cosmo` gives h and the densities. Every component
+    receives d_A(z) and E(z) from `on_grid` (profiles module docstring).
+    """
+    require_x64()
+    g = grids(precision)
+    component = profile_component(profile)
+    ell = jnp.atleast_1d(jnp.asarray(ell, dtype=float))
+    if on_grid is None:
+        on_grid = engine_grid_cosmology(cosmo, ell, g, model)
+    z, chi, e_z = g.z, on_grid.chi, on_grid.e_z
+    d_a = chi / (1.0 + z)
+
     zz = z[:, None]
-    delta_m = delta_mean(zz, cosmo)
+    delta_m = on_grid.delta_m[:, None]
     number = (
-        mass_function(model)(ln_sigma, zz, delta_m, cosmo)
-        * (number_density_factor(g.mass, dlnsigma_dlnm, cosmo) * g.mass_weights)[None, :]
+        mass_function(model)(on_grid.ln_sigma, zz, delta_m, cosmo)
+        * (number_density_factor(g.mass, on_grid.dlnsigma_dlnm, cosmo) * g.mass_weights)
     )
-    bias = halo_bias_function(model)(ln_sigma, zz, delta_m, cosmo)
-    dvol = g.z_weights * volume_from_distance(z, chi, cosmo)
-    halo = HaloWeights(dvol, number, bias, p_lin)
+    bias = halo_bias_function(model)(on_grid.ln_sigma, zz, delta_m, cosmo)
+    dvol = g.z_weights * (C_KM_S / cosmo.H0 * chi**2 / e_z)
+    halo = HaloWeights(dvol, number, bias, on_grid.p_lin)
 
     valid = physical_mask(cosmo, profile, precision.x_out) & jnp.all(ell > 0)
     if component.SELF_SIMILAR:
-        prefactor = (component.prefactor_z(z, cosmo, d_a)[:, None]
+        prefactor = (component.prefactor_z(z, cosmo, d_a, e_z)[:, None]
                      * component.prefactor_m(g.mass, cosmo, profile)[None, :])
-        ln_q_lowest = jnp.log(component.scale_radius(g.mass[0], z, cosmo, profile) / d_a)
+        ln_q_lowest = jnp.log(component.scale_radius(g.mass[0], z, cosmo, profile, e_z) / d_a)
         offset = (jnp.log(ell + 0.5)[None, :] + ln_q_lowest[:, None] - g.fourier.ln_q0) / g.fourier.dln_q
         # Below the table u(q) is flat (clamping is exact to < 1e-9); above it the point is refused.
         valid = valid & jnp.all(offset <= g.hankel_index.shape[1] - 3)
         terms = SelfSimilarTerms(prefactor, fourier_on_table(profile, g.fourier), offset)
     else:
-        terms = GeneralTerms(component.y_ell_grid(ell, z, g.mass, cosmo, profile, precision))
+        terms = GeneralTerms(component.y_ell_grid(ell, z, g.mass, cosmo, profile, precision, d_a, e_z))
     return Ingredients(g, ell, halo, terms, valid)
 
 
@@ -194,7 +257,11 @@ def cl_yy(cosmo: CosmoParams, profile, ell: ArrayLike, precision: Precision = Pr
         needs the profile transform beyond the q table (ell > `precision.ell_max` for
         the points the table is sized for).
     """
-    ing = _ingredients(cosmo, profile, ell, precision, model)
+    return _cl_from_ingredients(_ingredients(cosmo, profile, ell, precision, model))
+
+
+def _cl_from_ingredients(ing: Ingredients) -> tuple[jax.Array, jax.Array]:
+    """(C1h, C2h) of `cl_yy` from the ingredients of one point (NaN when not valid)."""
     g, halo = ing.grids, ing.halo
     one_halo = _mass_integral(halo.number, ing.profile, g, 2)
     two_halo_mass = _mass_integral(halo.number * halo.bias, ing.profile, g, 1)
@@ -233,9 +300,13 @@ def cl_yy_trispectrum(cosmo: CosmoParams, profile, ell: ArrayLike, precision: Pr
         Dimensionless T (NaN for an unphysical point). The non-Gaussian covariance of
         C_ell measured on a sky fraction f_sky is T / (4 pi f_sky).
     """
-    ing = _ingredients(cosmo, profile, ell, precision, model)
+    return _trispectrum_from_ingredients(_ingredients(cosmo, profile, ell, precision, model))
+
+
+def _trispectrum_from_ingredients(ing: Ingredients) -> jax.Array:
+    """T(ell, ell') of `cl_yy_trispectrum` from the ingredients of one point (NaN when not valid)."""
     halo = ing.halo
-    y2 = _y2_on_grid(ing.profile, precision.n_m)
+    y2 = _y2_on_grid(ing.profile, ing.grids.mass.size)
     weights = halo.dvol[:, None] * halo.number
     if isinstance(ing.profile, SelfSimilarTerms):
         weights = weights * ing.profile.prefactor**4

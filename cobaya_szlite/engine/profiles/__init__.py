@@ -16,13 +16,19 @@ and, when ``SELF_SIMILAR`` (the fast path of `cl_yy`: one profile table per poin
 the mass integral as a Hankel matrix product),
 
 ``shape(x, profile)``: the dimensionless pressure shape p(x), x = r / scale radius;
-``scale_radius(M, z, cosmo, profile)``: [Mpc], proportional to M^(1/3) at fixed z;
-``prefactor_z(z, cosmo, d_a)`` [sr / Msun] and ``prefactor_m(M, cosmo, profile)`` [Msun].
+``scale_radius(M, z, cosmo, profile, e_z=None)``: [Mpc], proportional to M^(1/3) at fixed z;
+``prefactor_z(z, cosmo, d_a, e_z=None)`` [sr / Msun] and ``prefactor_m(M, cosmo, profile)`` [Msun].
 
 Otherwise (a shape that depends on mass and redshift, e.g. Battaglia et al. 2012)
 
-``y_ell_grid(ell, z, mass, cosmo, profile, precision)``: y_ell [sr] on the (z, M, ell)
-grid, shape (n_z, n_m, n_ell), evaluated directly at every node.
+``y_ell_grid(ell, z, mass, cosmo, profile, precision, d_a, e_z)``: y_ell [sr] on the
+(z, M, ell) grid, shape (n_z, n_m, n_ell), evaluated directly at every node.
+
+Background: `cl_yy` and `cl_yy_tabulated` hand every component the background on their
+z grid, d_A(z) [Mpc] and E(z) = H(z)/H0 (computed by the engine, or tabulated by a
+Boltzmann code), and a profile must take its redshift dependence from them, not from
+`cosmo` (which then only supplies h and the densities). With ``e_z=None`` (the public
+functions below, `validate`) a self-similar profile computes E(z) from `cosmo`.
 
 `cl_yy` dispatches on ``SELF_SIMILAR``; both paths share the mass function, bias,
 background and Limber integrals.
@@ -147,7 +153,8 @@ def profile_fourier(q: ArrayLike, profile, precision: Precision = Precision()) -
     return lagrange4_interp(u, t.reshape(-1)).reshape(jnp.shape(q))
 
 
-def y_prefactor(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile, d_a: ArrayLike | None = None) -> jax.Array:
+def y_prefactor(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile, d_a: ArrayLike | None = None,
+                e_z: ArrayLike | None = None) -> jax.Array:
     """y_ell / u(q) of a self-similar profile [sr]: prefactor_z(z) prefactor_m(M).
 
     Parameters
@@ -160,6 +167,8 @@ def y_prefactor(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile, d_a: Ar
     profile : NamedTuple
     d_a : array_like, optional
         d_A(z) [Mpc] when already known.
+    e_z : array_like, optional
+        E(z) = H(z)/H0 at `z` when already known (else from `cosmo`).
 
     Returns
     -------
@@ -168,12 +177,13 @@ def y_prefactor(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile, d_a: Ar
     component = profile_component(profile)
     if d_a is None:
         d_a = angular_diameter_distance(z, cosmo)
-    return component.prefactor_z(z, cosmo, d_a) * component.prefactor_m(M, cosmo, profile)
+    return component.prefactor_z(z, cosmo, d_a, e_z) * component.prefactor_m(M, cosmo, profile)
 
 
 @jax.jit
 def y_ell(ell: ArrayLike, M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile,
-          precision: Precision = Precision()) -> jax.Array:
+          precision: Precision = Precision(), d_a: ArrayLike | None = None,
+          e_z: ArrayLike | None = None) -> jax.Array:
     """Fourier-space Compton-y profile y_ell(M, z) of one halo [sr].
 
     Parameters
@@ -188,6 +198,9 @@ def y_ell(ell: ArrayLike, M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profil
     profile : NamedTuple
         Parameters of a self-similar profile (e.g. `ProfileParamsA10`).
     precision : Precision, optional
+    d_a, e_z : array_like, optional
+        d_A(z) [Mpc] and E(z) = H(z)/H0 at `z` (broadcast like `z`) from another source
+        (e.g. a Boltzmann code's tables); None: from `cosmo`.
 
     Returns
     -------
@@ -197,6 +210,7 @@ def y_ell(ell: ArrayLike, M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profil
     sin(qx)/(qx) dx, q = (ell + 1/2) / l500, l500 = d_A / r500, with r500 and P500 at M/B.
     """
     component = profile_component(profile)
-    d_a = angular_diameter_distance(z, cosmo)
-    q = (jnp.asarray(ell) + 0.5) * component.scale_radius(M, z, cosmo, profile) / d_a
-    return y_prefactor(M, z, cosmo, profile, d_a) * profile_fourier(q, profile, precision)
+    if d_a is None:
+        d_a = angular_diameter_distance(z, cosmo)
+    q = (jnp.asarray(ell) + 0.5) * component.scale_radius(M, z, cosmo, profile, e_z) / d_a
+    return y_prefactor(M, z, cosmo, profile, d_a, e_z) * profile_fourier(q, profile, precision)

@@ -6,7 +6,10 @@ P500 = 1.65 eV cm^-3 h70^2 E(z)^(8/3) [(M/B) / (3e14 h70^-1 Msun)]^(2/3 + alpha_
 The profile of a halo of true mass M is evaluated at M/B (hydrostatic mass bias).
 
 Self-similar profile contract (see `cobaya_szlite.engine.profiles`): `SELF_SIMILAR`,
-`RULES`, `shape`, `scale_radius`, `prefactor_z`, `prefactor_m`.
+`RULES`, `shape`, `scale_radius`, `prefactor_z`, `prefactor_m`. The redshift dependence
+enters only through E(z) = H(z)/H0 (P500 and rho_crit(z) for r500), taken from the
+`e_z` argument when the caller gives it (the background on the engine's z grid, possibly
+tabulated by a Boltzmann code) and from `background.E_z` otherwise.
 """
 
 import math
@@ -16,8 +19,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from ..background import E_z, h_of, rho_crit
-from ..constants import Y_PER_EV_CM3_MPC
-from ..halos import r500
+from ..constants import RHO_CRIT_100, Y_PER_EV_CM3_MPC
 from ..params import CosmoParams
 
 __all__ = [
@@ -104,7 +106,15 @@ def P500(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile) -> jax.Array:
     )
 
 
-def scale_radius(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile) -> jax.Array:
+def _critical_density(z: ArrayLike, cosmo: CosmoParams, e_z: ArrayLike | None) -> jax.Array:
+    """rho_crit(z) = RHO_CRIT_100 h^2 E(z)^2 [Msun Mpc^-3], E from `e_z` or from the background."""
+    if e_z is None:
+        return rho_crit(z, cosmo)
+    return RHO_CRIT_100 * h_of(cosmo) ** 2 * jnp.asarray(e_z) ** 2
+
+
+def scale_radius(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile,
+                 e_z: ArrayLike | None = None) -> jax.Array:
     """r500 of mass M/B [Mpc] (proportional to M^(1/3) at fixed z, as the contract requires).
 
     Parameters
@@ -115,15 +125,18 @@ def scale_radius(M: ArrayLike, z: ArrayLike, cosmo: CosmoParams, profile) -> jax
         Redshift.
     cosmo : CosmoParams
     profile : ProfileParamsA10
+    e_z : array_like, optional
+        E(z) = H(z)/H0 at `z` [dimensionless]; None: `background.E_z(z, cosmo)`.
 
     Returns
     -------
     Array of the broadcast shape.
     """
-    return r500(jnp.asarray(M) / profile.B, z, cosmo)
+    m_b = jnp.asarray(M) / profile.B
+    return (3.0 * m_b / (4.0 * jnp.pi * 500.0 * _critical_density(z, cosmo, e_z))) ** (1.0 / 3.0)
 
 
-def prefactor_z(z: ArrayLike, cosmo: CosmoParams, d_a: ArrayLike) -> jax.Array:
+def prefactor_z(z: ArrayLike, cosmo: CosmoParams, d_a: ArrayLike, e_z: ArrayLike | None = None) -> jax.Array:
     """Redshift factor of the y_ell prefactor [sr Msun^-1].
 
     Parameters
@@ -133,15 +146,18 @@ def prefactor_z(z: ArrayLike, cosmo: CosmoParams, d_a: ArrayLike) -> jax.Array:
     cosmo : CosmoParams
     d_a : array_like
         Angular-diameter distance d_A(z) [Mpc].
+    e_z : array_like, optional
+        E(z) = H(z)/H0 at `z` [dimensionless]; None: `background.E_z(z, cosmo)`.
 
     Returns
     -------
     Array of the shape of `z`.
     """
     h70 = h_of(cosmo) / 0.7
-    volume_per_mass = 3.0 / (500.0 * rho_crit(z, cosmo))
+    e = E_z(z, cosmo) if e_z is None else jnp.asarray(e_z)
+    volume_per_mass = 3.0 / (500.0 * _critical_density(z, cosmo, e_z))
     return (
-        Y_PER_EV_CM3_MPC * P500_NORM_EV_CM3 * h70**0.5 * E_z(z, cosmo) ** (8.0 / 3.0)
+        Y_PER_EV_CM3_MPC * P500_NORM_EV_CM3 * h70**0.5 * e ** (8.0 / 3.0)
         * volume_per_mass / d_a**2
     )
 
