@@ -32,14 +32,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from .background import E_z, Omega_m_z, comoving_distance, growth_factor
+from .background import E_z, Omega_cb_z, comoving_distance, growth_factor
 from .grids import Grids, grids
 from .linear_power.sigma import sigma_on_table, sigma_wavenumbers
 from .params import CosmoParams, HaloModel
+from .linear_power import power_cb_z0
 from .precision import Precision
 from .tsz import (
     GridCosmology,
-    _cb_power_z0,
     _cl_from_ingredients,
     _ingredients,
     _trispectrum_from_ingredients,
@@ -227,8 +227,8 @@ def grid_cosmology_from_tables(tables: CosmologyTables, cosmo: CosmoParams, ell:
     z = g.z
     chi = jnp.asarray(tables.chi, dtype=float)
     e_z = jnp.asarray(tables.hubble, dtype=float) / cosmo.H0
-    # 500 rho_crit(z) / rho_m(z): rho_m(z) / rho_crit,0 = Omega_m(z) E(z)^2 of the engine's background.
-    delta_m = 500.0 * e_z**2 / (Omega_m_z(z, cosmo) * E_z(z, cosmo) ** 2)
+    # 500 rho_crit(z) / rho_cb(z) with H(z) from the tables: rho_cb(z) / rho_crit,0 = Omega_cb(z) E(z)^2.
+    delta_m = 500.0 * e_z**2 / (Omega_cb_z(z, cosmo) * E_z(z, cosmo) ** 2)
 
     ln_k = jnp.log(jnp.asarray(tables.k, dtype=float))
     ln_k0, dln_k = ln_k[0], (ln_k[-1] - ln_k[0]) / (ln_k.size - 1)
@@ -330,5 +330,5 @@ def tables_from_engine(cosmo: CosmoParams, k: ArrayLike, precision: Precision = 
     z = engine_redshifts(precision)
     k = jnp.asarray(k, dtype=float)
     growth = growth_factor(z, cosmo)
-    pk = _cb_power_z0(cosmo, k, model)[None, :] * (growth**2)[:, None]
+    pk = power_cb_z0(cosmo, k, model)[None, :] * (growth**2)[:, None]
     return CosmologyTables(z, comoving_distance(z, cosmo), cosmo.H0 * E_z(z, cosmo), k, pk)
