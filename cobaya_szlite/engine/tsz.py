@@ -140,7 +140,7 @@ def _ingredients(cosmo: CosmoParams, profile, ell, precision, model) -> Ingredie
     dvol = g.z_weights * volume_from_distance(z, chi, cosmo)
     halo = HaloWeights(dvol, number, bias, p_lin)
 
-    valid = physical_mask(cosmo, profile, precision.x_out) & jnp.all(ell > 0)
+    valid = physical_mask(cosmo, profile, precision.x_out, model) & jnp.all(ell > 0)
     if component.SELF_SIMILAR:
         prefactor = (component.prefactor_z(z, cosmo, d_a)[:, None]
                      * component.prefactor_m(g.mass, cosmo, profile)[None, :])

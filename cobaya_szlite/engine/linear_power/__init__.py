@@ -30,7 +30,7 @@ from ..background import growth_factor
 from ..params import CosmoParams, HaloModel
 from ..precision import Precision
 from ..x64 import require_x64
-from . import bartlett23, eh98
+from . import bartlett23, eh98, syren_new
 from .eh98 import transfer_eh98
 from .sigma import sigma2_at_radius, sigma_nodes, sigma_wavenumbers
 
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: Registered backends by name (the values of `HaloModel.linear_power`).
-LINEAR_POWER_BACKENDS: dict[str, ModuleType] = {"eh98": eh98, "bartlett23": bartlett23}
+LINEAR_POWER_BACKENDS: dict[str, ModuleType] = {"eh98": eh98, "bartlett23": bartlett23, "syren_new": syren_new}
 
 
 def register_linear_power(name: str, backend: types.ModuleType | types.SimpleNamespace) -> None:
