@@ -45,7 +45,8 @@ def camb_reference(cosmo: sz.CosmoParams) -> CambReference:
     )
     pars.set_dark_energy(w=cosmo.w0, wa=cosmo.wa, dark_energy_model="ppf")
     pars.InitPower.set_params(As=1e-10 * np.exp(cosmo.logA), ns=cosmo.n_s)
-    pars.set_matter_power(redshifts=sorted(REDSHIFTS, reverse=True), kmax=1.2 * K_H[-1] * cosmo.H0 / 100.0, nonlinear=False)
+    pars.set_matter_power(redshifts=sorted(REDSHIFTS, reverse=True), kmax=1.2 * K_H[-1] * cosmo.H0 / 100.0,
+                          nonlinear=False)
     pars.WantCls = False
     results = camb.get_results(pars)
     spline = results.get_matter_power_interpolator(
