@@ -34,6 +34,8 @@ Units: the engine is h-free (k in Mpc^-1, P in Mpc^3); the fit's own variable is
 k / h in h Mpc^-1.
 """
 
+import math
+
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -82,12 +84,13 @@ _B = (
 )
 
 
-def _decay(scale: float, rate: float, x: jax.Array) -> jax.Array:
-    """(scale x)^(-rate x) for x > 0: the damping factor of the fit's oscillating terms."""
-    return jnp.exp(-rate * x * jnp.log(scale * x))
+def _decay(scale: float, rate: float, x: jax.Array, ln_x: jax.Array) -> jax.Array:
+    """(scale x)^(-rate x) for x > 0 (given ln x): the damping of the fit's oscillating terms."""
+    return jnp.exp(-rate * x * (math.log(scale) + ln_x))
 
 
-def log_correction(k_h: ArrayLike, om: ArrayLike, ob: ArrayLike, h: ArrayLike) -> jax.Array:
+def log_correction(k_h: ArrayLike, om: ArrayLike, ob: ArrayLike, h: ArrayLike,
+                   ln_k_h: ArrayLike | None = None) -> jax.Array:
     """The fiducial fitted ln F of Bartlett et al. (2023), P_lin = P_zero-baryon F.
 
     Evaluated as written (no clipping): `power_z0` clips `k_h` to [K_H_MIN, K_H_MAX].
@@ -100,6 +103,8 @@ def log_correction(k_h: ArrayLike, om: ArrayLike, ob: ArrayLike, h: ArrayLike) -
         Omega_m and Omega_b at z = 0 [dimensionless].
     h : array_like
         H0 / (100 km s^-1 Mpc^-1).
+    ln_k_h : array_like, optional
+        ln(k_h), when the caller has it (saves the logarithm).
 
     Returns
     -------
@@ -107,24 +112,25 @@ def log_correction(k_h: ArrayLike, om: ArrayLike, ob: ArrayLike, h: ArrayLike) -
     """
     b = _B
     x = jnp.asarray(k_h, dtype=float)
+    ln_x = jnp.log(x) if ln_k_h is None else ln_k_h
     offset = b[0] * h - b[1]
 
     baryon_amp = jnp.exp(b[4] * om * jnp.log(ob * b[2] / jnp.sqrt(h**2 + b[3])))
     acoustic = (
-        (b[5] * x - ob) / jnp.sqrt(b[6] + (ob - b[7] * x) ** 2) * b[8] * _decay(b[9], b[10], x)
-        * jnp.cos(b[11] * om - b[12] * x / jnp.sqrt(b[13] + ob**2))
+        (b[5] * x - ob) * jax.lax.rsqrt(b[6] + (ob - b[7] * x) ** 2) * b[8] * _decay(b[9], b[10], x, ln_x)
+        * jnp.cos(b[11] * om - b[12] / jnp.sqrt(b[13] + ob**2) * x)
     )
-    smooth = b[14] * (b[15] * x / jnp.sqrt(1.0 + b[16] * x**2) - om) * jnp.cos(
-        b[17] * h / jnp.sqrt(1.0 + b[18] * x**2))
+    smooth = b[14] * (b[15] * x * jax.lax.rsqrt(1.0 + b[16] * x**2) - om) * jnp.cos(
+        b[17] * h * jax.lax.rsqrt(1.0 + b[18] * x**2))
     baryon_term = baryon_amp * (acoustic - smooth)
 
     tilt_term = b[19] * (
-        b[20] * om + b[21] * h - jnp.log(b[22] * x) + _decay(b[23], b[24], x)
-    ) * jnp.cos(b[25] / jnp.sqrt(1.0 + b[26] * x**2))
+        b[20] * om + b[21] * h - (math.log(b[22]) + ln_x) + _decay(b[23], b[24], x, ln_x)
+    ) * jnp.cos(b[25] * jax.lax.rsqrt(1.0 + b[26] * x**2))
 
-    damped_term = _decay(b[27], b[28], x) * (
-        b[29] * x - b[30] * jnp.log(b[31] * x) / jnp.sqrt(b[32] + (om - b[33] * h) ** 2)
-    ) * jnp.cos(b[34] * om - b[35] * x / jnp.sqrt(ob**2 + b[36]))
+    damped_term = _decay(b[27], b[28], x, ln_x) * (
+        b[29] * x - b[30] / jnp.sqrt(b[32] + (om - b[33] * h) ** 2) * (math.log(b[31]) + ln_x)
+    ) * jnp.cos(b[34] * om - b[35] / jnp.sqrt(ob**2 + b[36]) * x)
 
     return offset + baryon_term + tilt_term + damped_term
 
@@ -161,15 +167,21 @@ def transfer_zero_baryon(k: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     return transfer_no_wiggle(k, omega_m(cosmo), cosmo.omega_b)
 
 
+def _clipped_k_h(k: jax.Array, h: ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(ln k, k / h clipped to the fitted range, its logarithm), with one logarithm per k."""
+    ln_k = jnp.log(k)
+    k_h = jnp.clip(k / h, K_H_MIN, K_H_MAX)
+    ln_k_h = jnp.clip(ln_k - jnp.log(h), math.log(K_H_MIN), math.log(K_H_MAX))
+    return ln_k, k_h, ln_k_h
+
+
 def _shape(cosmo: CosmoParams, k: jax.Array) -> jax.Array:
     """k^n_s T_zb^2 F, unnormalised [arbitrary units], at k [Mpc^-1]."""
     h = h_of(cosmo)
     wm = omega_m(cosmo)
-    om = wm / h**2
-    ob = cosmo.omega_b / h**2
-    k_h = jnp.clip(k / h, K_H_MIN, K_H_MAX)
-    log_f = log_correction(k_h, om, ob, h)
-    return jnp.exp(cosmo.n_s * jnp.log(k) + log_f) * transfer_zero_baryon(k, cosmo) ** 2
+    ln_k, k_h, ln_k_h = _clipped_k_h(k, h)
+    log_f = log_correction(k_h, wm / h**2, cosmo.omega_b / h**2, h, ln_k_h)
+    return jnp.exp(cosmo.n_s * ln_k + log_f) * transfer_no_wiggle(k, wm, cosmo.omega_b) ** 2
 
 
 def sigma8_per_root_as(om: ArrayLike, ob: ArrayLike, h: ArrayLike, n_s: ArrayLike) -> jax.Array:

@@ -56,7 +56,7 @@ from jax.typing import ArrayLike
 from ..background import h_of
 from ..constants import T_CMB
 from ..params import CosmoParams
-from .bartlett23 import log_correction, transfer_no_wiggle
+from .bartlett23 import _clipped_k_h, log_correction, transfer_no_wiggle
 from .sigma import sigma8_normalised
 
 __all__ = [
@@ -138,15 +138,38 @@ def _fit_parameters(cosmo: CosmoParams):
     return omega_m_total(cosmo) / h**2, cosmo.omega_b / h**2, h
 
 
+def _log_growth_eh97(k_h, a, om, h, m_nu, w0, wa):
+    """ln D_cbnu(k, a) of `growth_eh97`, with three transcendental functions per k."""
+    theta2 = (T_CMB / 2.7) ** 2
+    ln_1_zeq = jnp.log1p(2.5e4 * om * h**2 / theta2**2)
+    m_nu = m_nu + _M_NU_FLOOR
+    matter = om * a**-3.0
+    lam = (1.0 - om) * jnp.exp(-3.0 * (1.0 + w0 + wa) * jnp.log(a) - 3.0 * wa * (1.0 - a))
+    e2 = matter + lam
+    om_a, ol_a = matter / e2, lam / e2
+    log_d1 = (ln_1_zeq + jnp.log(a) + jnp.log(2.5 * om_a)
+              - jnp.log(om_a ** (4.0 / 7.0) - ol_a + (1.0 + om_a / 2.0) * (1.0 + ol_a / 70.0)))
+
+    f_nu = m_nu * OMEGA_NU_PER_EV / h**2 / om
+    p_cb = 6.0 * f_nu / (5.0 + jnp.sqrt(25.0 - 24.0 * f_nu))
+    # y_fs = 17.2 f_nu (1 + 0.488 f_nu^(-7/6)) (N_nu q / f_nu)^2, N_nu = 3, q = k theta^2 / omega_m
+    y_per_k2 = 17.2 * f_nu * (1.0 + 0.488 * f_nu ** (-7.0 / 6.0)) * (3.0 * theta2 / (om * h * f_nu)) ** 2
+    y_fs = y_per_k2 * k_h**2
+    first = jnp.exp(0.7 / p_cb * jnp.log1p(-f_nu))
+    second = jnp.exp(0.7 * (log_d1 - jnp.log1p(y_fs)))
+    return p_cb / 0.7 * jnp.log(first + second) + (1.0 - p_cb) * log_d1 - ln_1_zeq
+
+
 def growth_eh97(k_h: ArrayLike, a: ArrayLike, om: ArrayLike, ob: ArrayLike, h: ArrayLike,
                 m_nu: ArrayLike, w0: ArrayLike, wa: ArrayLike) -> jax.Array:
     """Eisenstein & Hu (1997) growth D_cbnu(k, a) of the paper, normalised to D -> a early.
 
     Carroll, Press & Turner (1992) growth D1(a) with the w0-wa Omega_Lambda(a), and the
     free-streaming suppression of three degenerate neutrino species:
-    D = [f_cb^(0.7/p_cb) + (D1 / (1 + y_fs))^0.7]^(p_cb/0.7) D1^(1 - p_cb) / (1 + z_eq).
-    Evaluated in logarithms (p_cb = 6 f_nu / (5 + sqrt(25 - 24 f_nu)), so that m_nu -> 0
-    is finite and smooth).
+    D = [f_cb^(0.7/p_cb) + (D1 / (1 + y_fs))^0.7]^(p_cb/0.7) D1^(1 - p_cb) / (1 + z_eq),
+    D1 = (1 + z_eq) a 5/2 Omega_m(a) / (Omega_m(a)^(4/7) - Omega_L(a) + (1 + Omega_m(a)/2)
+    (1 + Omega_L(a)/70)). Evaluated in logarithms (p_cb = 6 f_nu / (5 + sqrt(25 - 24 f_nu)),
+    so that m_nu -> 0 is finite and smooth).
 
     Parameters
     ----------
@@ -155,7 +178,8 @@ def growth_eh97(k_h: ArrayLike, a: ArrayLike, om: ArrayLike, ob: ArrayLike, h: A
     a : array_like
         Scale factor (broadcast against `k_h`).
     om, ob : array_like
-        Omega_m (with neutrinos) and Omega_b today.
+        Omega_m (with neutrinos) and Omega_b today (Omega_b does not enter; kept for the
+        paper's signature).
     h : array_like
         H0 / (100 km s^-1 Mpc^-1).
     m_nu : array_like
@@ -167,24 +191,7 @@ def growth_eh97(k_h: ArrayLike, a: ArrayLike, om: ArrayLike, ob: ArrayLike, h: A
     -------
     Array, dimensionless.
     """
-    theta2 = (T_CMB / 2.7) ** 2
-    z_eq = 2.5e4 * om * h**2 / theta2**2
-    m_nu = m_nu + _M_NU_FLOOR
-    matter = om * a**-3.0
-    lam = (1.0 - om) * jnp.exp(-3.0 * (1.0 + w0 + wa) * jnp.log(a) - 3.0 * wa * (1.0 - a))
-    e2 = matter + lam
-    om_a, ol_a = matter / e2, lam / e2
-    log_d1 = (jnp.log1p(z_eq) + jnp.log(a) + jnp.log(2.5 * om_a)
-              - jnp.log(om_a ** (4.0 / 7.0) - ol_a + (1.0 + om_a / 2.0) * (1.0 + ol_a / 70.0)))
-
-    f_nu = m_nu * OMEGA_NU_PER_EV / h**2 / om
-    p_cb = 6.0 * f_nu / (5.0 + jnp.sqrt(25.0 - 24.0 * f_nu))
-    q = k_h * h * theta2 / (om * h**2)
-    y_fs = 17.2 * f_nu * (1.0 + 0.488 * f_nu ** (-7.0 / 6.0)) * (3.0 * q / f_nu) ** 2
-    first = jnp.exp(0.7 / p_cb * jnp.log1p(-f_nu))
-    second = jnp.exp(0.7 * (log_d1 - jnp.log1p(y_fs)))
-    log_d = p_cb / 0.7 * jnp.log(first + second) + (1.0 - p_cb) * log_d1
-    return jnp.exp(log_d - jnp.log1p(z_eq))
+    return jnp.exp(_log_growth_eh97(jnp.asarray(k_h, dtype=float), a, om, h, m_nu, w0, wa))
 
 
 def growth_correction(a: ArrayLike, om: ArrayLike, w0: ArrayLike, wa: ArrayLike) -> jax.Array:
@@ -229,15 +236,14 @@ def log10_shape_correction(k_h: ArrayLike, om: ArrayLike, ob: ArrayLike, h: Arra
     """
     e = _E
     k_h = jnp.asarray(k_h, dtype=float)
-    total = (
-        -e[0] * h - e[1] * w0
-        - e[2] * m_nu / jnp.sqrt(e[3] + k_h**2)
-        - e[4] * h / (e[5] * h + m_nu)
-        + e[6] * m_nu / (h * jnp.sqrt(e[7] + (om * e[8] + k_h) ** 2))
+    constant = (
+        -e[0] * h - e[1] * w0 - e[4] * h / (e[5] * h + m_nu)
         + (e[9] * ob - e[10] * w0 - e[11] * wa + (e[12] * w0 + e[13]) / (e[14] * wa + w0))
         / jnp.sqrt(e[15] + (om + e[16] * jnp.log(-e[17] * w0)) ** 2)
     )
-    return total / 10.0
+    varying = (-e[2] * m_nu * jax.lax.rsqrt(e[3] + k_h**2)
+               + e[6] * m_nu / h * jax.lax.rsqrt(e[7] + (om * e[8] + k_h) ** 2))
+    return (constant + varying) / 10.0
 
 
 def _sigma8_per_root_as(om, ob, h, n_s, m_nu, w0, wa):
@@ -295,24 +301,23 @@ def power(cosmo: CosmoParams, k: ArrayLike, a: ArrayLike = 1.0, as9: ArrayLike =
     Returns
     -------
     Array of the broadcast shape of `k` and `a`.
+
+    With k_h = k / h, P_EH h^3 = 2 pi^2 A_s (2 (c/H_100)^2 / (5 Omega_m))^2 k_h (k / k_pivot)^(n_s - 1)
+    T^2 = [2 pi^2 A_s (2 (c/H_100)^2 / (5 Omega_m))^2 k_pivot^(1 - n_s) / h] k^n_s T^2.
     """
     om, ob, h = _fit_parameters(cosmo)
     k = jnp.asarray(k, dtype=float)
-    k_h = k / h
-    k_fit = jnp.clip(k_h, K_H_MIN, K_H_MAX)
-    t = transfer_no_wiggle(k, om * h**2, ob * h**2)
-    log_p_eh = (
-        jnp.log(2.0 * jnp.pi**2 * 1e-9 * as9) - 3.0 * jnp.log(k_h)
-        + (cosmo.n_s - 1.0) * jnp.log(k / _K_PIVOT)
-        + 2.0 * jnp.log(2.0 * k_h**2 * _C_OVER_H100**2 / (5.0 * om)) + 2.0 * jnp.log(t)
-    )
-    log_corrections = (
-        log_correction(k_fit, om, ob, h)
+    ln_k, k_fit, ln_k_fit = _clipped_k_h(k, h)
+    ln_amplitude = (jnp.log(2.0 * jnp.pi**2 * 1e-9 * as9) + 2.0 * jnp.log(2.0 * _C_OVER_H100**2 / (5.0 * om))
+                    + (1.0 - cosmo.n_s) * jnp.log(_K_PIVOT) - 4.0 * jnp.log(h))
+    ln_shape = (
+        cosmo.n_s * ln_k
+        + log_correction(k_fit, om, ob, h, ln_k_fit)
         + jnp.log(10.0) * log10_shape_correction(k_fit, om, ob, h, cosmo.m_nu, cosmo.w0, cosmo.wa)
         + jnp.log(growth_correction(a, om, cosmo.w0, cosmo.wa))
-        + 2.0 * jnp.log(growth_eh97(k_h, a, om, ob, h, cosmo.m_nu, cosmo.w0, cosmo.wa))
+        + 2.0 * _log_growth_eh97(k / h, a, om, h, cosmo.m_nu, cosmo.w0, cosmo.wa)
     )
-    return jnp.exp(log_p_eh + log_corrections) / h**3
+    return jnp.exp(ln_amplitude + ln_shape) * transfer_no_wiggle(k, om * h**2, ob * h**2) ** 2
 
 
 def power_z0(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
