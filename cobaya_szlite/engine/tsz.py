@@ -203,7 +203,7 @@ def _ingredients(cosmo: CosmoParams, profile, ell, precision, model,
     dvol = g.z_weights * (C_KM_S / cosmo.H0 * chi**2 / e_z)
     halo = HaloWeights(dvol, number, bias, on_grid.p_lin)
 
-    valid = physical_mask(cosmo, profile, precision.x_out) & jnp.all(ell > 0)
+    valid = physical_mask(cosmo, profile, precision.x_out, model) & jnp.all(ell > 0)
     if component.SELF_SIMILAR:
         prefactor = (component.prefactor_z(z, cosmo, d_a, e_z)[:, None]
                      * component.prefactor_m(g.mass, cosmo, profile)[None, :])

@@ -14,7 +14,8 @@ from jax.typing import ArrayLike
 
 from .background import angular_diameter_distance, omega_de
 from .grids import grids
-from .params import CosmoParams
+from .linear_power import linear_power_backend
+from .params import CosmoParams, HaloModel
 from .precision import Precision, check_precision, q_table
 from .profiles import profile_component
 
@@ -40,7 +41,12 @@ _COSMO_RULES = (
 )
 
 
-def physical_mask(cosmo: CosmoParams, profile, x_out: float) -> jax.Array:
+def _backend_rules(model: HaloModel) -> tuple:
+    """The `RULES` of the selected linear-power backend (its fitted box; none for EH98)."""
+    return getattr(linear_power_backend(model), "RULES", ())
+
+
+def physical_mask(cosmo: CosmoParams, profile, x_out: float, model: HaloModel = HaloModel()) -> jax.Array:
     """Traced boolean: True where every parameter is inside its allowed range.
 
     Parameters
@@ -50,13 +56,15 @@ def physical_mask(cosmo: CosmoParams, profile, x_out: float) -> jax.Array:
         Parameters of a registered profile (its component's `RULES` apply).
     x_out : float
         Static truncation radius (some profile rules depend on it).
+    model : HaloModel, optional
+        Static: the linear-power backend's fitted box (its `RULES`) applies too.
 
     Returns
     -------
     Array, bool scalar
     """
     ok = jnp.array(True)
-    for _, _, rule in _COSMO_RULES:
+    for _, _, rule in _COSMO_RULES + _backend_rules(model):
         ok = ok & rule(cosmo)
     for _, _, rule in profile_component(profile).RULES:
         ok = ok & rule(profile, x_out)
@@ -64,7 +72,8 @@ def physical_mask(cosmo: CosmoParams, profile, x_out: float) -> jax.Array:
 
 
 def validate(
-    cosmo: CosmoParams, profile: NamedTuple, ell: ArrayLike | None = None, precision: Precision | None = None
+    cosmo: CosmoParams, profile: NamedTuple, ell: ArrayLike | None = None, precision: Precision | None = None,
+    model: HaloModel = HaloModel(),
 ) -> None:
     """Raise ValueError naming the first parameter outside its allowed range.
 
@@ -77,6 +86,8 @@ def validate(
         `precision` (default `Precision()`) at this point.
     precision : Precision, optional
         Also checked against its hard limits.
+    model : HaloModel, optional
+        The fitted parameter box (`RULES`) of its linear-power backend is checked too.
 
     Raises
     ------
@@ -98,6 +109,12 @@ def validate(
     for name, allowed, rule in _COSMO_RULES:
         if not np.all(rule(cosmo)):
             raise ValueError(f"CosmoParams.{name} = {getattr(cosmo, name)!r} is outside the allowed range: {allowed}")
+    for name, allowed, rule in _backend_rules(model):
+        if not np.all(rule(cosmo)):
+            raise ValueError(
+                f"CosmoParams.{name} = {getattr(cosmo, name)!r} is outside the fitted box of the linear-power "
+                f"backend {model.linear_power!r}: {allowed}"
+            )
     for name, allowed, rule in profile_component(profile).RULES:
         if not np.all(rule(profile, x_out)):
             raise ValueError(f"{kind}.{name} = {getattr(profile, name)!r} is outside the allowed range: {allowed}")

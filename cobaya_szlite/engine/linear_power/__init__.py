@@ -38,7 +38,7 @@ from ..background import growth_factor
 from ..params import CosmoParams, HaloModel
 from ..precision import Precision
 from ..x64 import require_x64
-from . import bartlett23, eh98
+from . import bartlett23, eh98, syren_new
 from .eh98 import transfer_eh98
 from .neutrinos import matter_over_cb
 from .sigma import sigma2_at_radius, sigma8_from_power, sigma_nodes, sigma_wavenumbers
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 #: Registered backends by name (the values of `HaloModel.linear_power`).
-LINEAR_POWER_BACKENDS: dict[str, ModuleType] = {"eh98": eh98, "bartlett23": bartlett23}
+LINEAR_POWER_BACKENDS: dict[str, ModuleType] = {"eh98": eh98, "bartlett23": bartlett23, "syren_new": syren_new}
 
 
 def register_linear_power(name: str, backend: types.ModuleType | types.SimpleNamespace) -> None:

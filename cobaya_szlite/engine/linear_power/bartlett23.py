@@ -13,7 +13,13 @@ baryon acoustic oscillations and the residual shape back; the paper quotes 0.2% 
 against CAMB for 9e-3 < k < 9 h Mpc^-1 over its training box of cosmologies. The
 amplitude A is fixed here, exactly as in the "eh98" backend, by sigma(8 h^-1 Mpc, z=0) =
 sigma8 with a 1024-node rule in ln k over [1e-5, 1e3] Mpc^-1 (top-hat window), so the
-backend supplies the shape and sigma8 is the engine's.
+backend supplies the shape and sigma8 is the engine's. With ln(10^10 A_s) given instead
+(`cosmo.logA`), sigma8 follows from the paper's fitted relation sigma8 = f(Omega_m,
+Omega_b, h, n_s) sqrt(10^9 A_s) (`sigma8_from_logA`, quoted 0.1% rms against CAMB).
+
+The fit is for flat LCDM with massless neutrinos inside `BOX`; `RULES` (applied by
+`cobaya_szlite.engine.validate`) refuse other points, naming the box edge. A_s and sigma8
+are not restricted: P scales exactly as sigma8^2 and sigma8 as A_s^1/2.
 
 Outside 9e-3 <= k / (h Mpc^-1) <= 9 the fit was not trained and its terms are not meant
 to be extrapolated. This backend holds the correction at its boundary value:
@@ -28,6 +34,8 @@ Units: the engine is h-free (k in Mpc^-1, P in Mpc^3); the fit's own variable is
 k / h in h Mpc^-1.
 """
 
+import math
+
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -37,13 +45,30 @@ from ..constants import T_CMB
 from ..params import CosmoParams
 from .sigma import sigma8_normalised
 
-__all__ = ["K_H_MAX", "K_H_MIN", "log_correction", "power_z0", "transfer_zero_baryon"]
+__all__ = [
+    "BOX",
+    "K_H_MAX",
+    "K_H_MIN",
+    "RULES",
+    "log_correction",
+    "power_z0",
+    "sigma8_from_logA",
+    "transfer_no_wiggle",
+    "transfer_zero_baryon",
+]
 
 K_H_MIN = 9e-3
 """Lowest k / h [h Mpc^-1] of the fitted range of the correction F."""
 
 K_H_MAX = 9.0
 """Highest k / h [h Mpc^-1] of the fitted range of the correction F."""
+
+BOX = {"Omega_m": (0.24, 0.40), "Omega_b": (0.04, 0.06), "h": (0.61, 0.73), "n_s": (0.92, 1.00)}
+"""Parameter box of the fit (the EuclidEmulator2 ranges of Omega_m, Omega_b, h and n_s;
+massless neutrinos and a cosmological constant, m_nu = 0, w0 = -1, wa = 0)."""
+
+# sigma8 / sqrt(10^9 A_s) of Bartlett et al. (2023), the published (v2) expression: a_0 ... a_9.
+_A = (0.51172, 0.04593, 0.73983, 1.56738, 1.16846, 0.59348, 0.19994, 25.09218, 9.36909, 0.00011)
 
 
 # The 37 fitted constants b_0 ... b_36 of the fiducial ln F (Bartlett et al. 2023).
@@ -59,12 +84,13 @@ _B = (
 )
 
 
-def _decay(scale: float, rate: float, x: jax.Array) -> jax.Array:
-    """(scale x)^(-rate x) for x > 0: the damping factor of the fit's oscillating terms."""
-    return jnp.exp(-rate * x * jnp.log(scale * x))
+def _decay(scale: float, rate: float, x: jax.Array, ln_x: jax.Array) -> jax.Array:
+    """(scale x)^(-rate x) for x > 0 (given ln x): the damping of the fit's oscillating terms."""
+    return jnp.exp(-rate * x * (math.log(scale) + ln_x))
 
 
-def log_correction(k_h: ArrayLike, om: ArrayLike, ob: ArrayLike, h: ArrayLike) -> jax.Array:
+def log_correction(k_h: ArrayLike, om: ArrayLike, ob: ArrayLike, h: ArrayLike,
+                   ln_k_h: ArrayLike | None = None) -> jax.Array:
     """The fiducial fitted ln F of Bartlett et al. (2023), P_lin = P_zero-baryon F.
 
     Evaluated as written (no clipping): `power_z0` clips `k_h` to [K_H_MIN, K_H_MAX].
@@ -77,6 +103,8 @@ def log_correction(k_h: ArrayLike, om: ArrayLike, ob: ArrayLike, h: ArrayLike) -
         Omega_m and Omega_b at z = 0 [dimensionless].
     h : array_like
         H0 / (100 km s^-1 Mpc^-1).
+    ln_k_h : array_like, optional
+        ln(k_h), when the caller has it (saves the logarithm).
 
     Returns
     -------
@@ -84,34 +112,45 @@ def log_correction(k_h: ArrayLike, om: ArrayLike, ob: ArrayLike, h: ArrayLike) -
     """
     b = _B
     x = jnp.asarray(k_h, dtype=float)
+    ln_x = jnp.log(x) if ln_k_h is None else ln_k_h
     offset = b[0] * h - b[1]
 
     baryon_amp = jnp.exp(b[4] * om * jnp.log(ob * b[2] / jnp.sqrt(h**2 + b[3])))
     acoustic = (
-        (b[5] * x - ob) / jnp.sqrt(b[6] + (ob - b[7] * x) ** 2) * b[8] * _decay(b[9], b[10], x)
-        * jnp.cos(b[11] * om - b[12] * x / jnp.sqrt(b[13] + ob**2))
+        (b[5] * x - ob) * jax.lax.rsqrt(b[6] + (ob - b[7] * x) ** 2) * b[8] * _decay(b[9], b[10], x, ln_x)
+        * jnp.cos(b[11] * om - b[12] / jnp.sqrt(b[13] + ob**2) * x)
     )
-    smooth = b[14] * (b[15] * x / jnp.sqrt(1.0 + b[16] * x**2) - om) * jnp.cos(
-        b[17] * h / jnp.sqrt(1.0 + b[18] * x**2))
+    smooth = b[14] * (b[15] * x * jax.lax.rsqrt(1.0 + b[16] * x**2) - om) * jnp.cos(
+        b[17] * h * jax.lax.rsqrt(1.0 + b[18] * x**2))
     baryon_term = baryon_amp * (acoustic - smooth)
 
     tilt_term = b[19] * (
-        b[20] * om + b[21] * h - jnp.log(b[22] * x) + _decay(b[23], b[24], x)
-    ) * jnp.cos(b[25] / jnp.sqrt(1.0 + b[26] * x**2))
+        b[20] * om + b[21] * h - (math.log(b[22]) + ln_x) + _decay(b[23], b[24], x, ln_x)
+    ) * jnp.cos(b[25] * jax.lax.rsqrt(1.0 + b[26] * x**2))
 
-    damped_term = _decay(b[27], b[28], x) * (
-        b[29] * x - b[30] * jnp.log(b[31] * x) / jnp.sqrt(b[32] + (om - b[33] * h) ** 2)
-    ) * jnp.cos(b[34] * om - b[35] * x / jnp.sqrt(ob**2 + b[36]))
+    damped_term = _decay(b[27], b[28], x, ln_x) * (
+        b[29] * x - b[30] / jnp.sqrt(b[32] + (om - b[33] * h) ** 2) * (math.log(b[31]) + ln_x)
+    ) * jnp.cos(b[34] * om - b[35] / jnp.sqrt(ob**2 + b[36]) * x)
 
     return offset + baryon_term + tilt_term + damped_term
 
 
-def transfer_zero_baryon(k: ArrayLike, cosmo: CosmoParams) -> jax.Array:
-    """Eisenstein & Hu (1998) zero-baryon ("no-wiggle") transfer function T(k) (their
-    eqs. 26-31); arguments, units and normalisation as for `eh98.transfer_eh98`."""
+def transfer_no_wiggle(k: ArrayLike, wm: ArrayLike, wb: ArrayLike) -> jax.Array:
+    """Eisenstein & Hu (1998) zero-baryon ("no-wiggle") transfer function T(k), their
+    eqs. (26)-(31), at T_CMB = 2.7255 K.
+
+    Parameters
+    ----------
+    k : array_like
+        Comoving wavenumber [Mpc^-1].
+    wm, wb : array_like
+        Omega_m h^2 and Omega_b h^2 [dimensionless].
+
+    Returns
+    -------
+    Array of the shape of `k`, dimensionless, -> 1 as k -> 0.
+    """
     k = jnp.asarray(k, dtype=float)
-    wm = omega_m(cosmo)
-    wb = cosmo.omega_b
     fb = wb / wm
     theta2 = (T_CMB / 2.7) ** 2
     s = 44.5 * jnp.log(9.83 / wm) / jnp.sqrt(1.0 + 10.0 * wb**0.75)
@@ -122,22 +161,103 @@ def transfer_zero_baryon(k: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     return log_term / (log_term + (14.2 + 731.0 / (1.0 + 62.5 * q)) * q**2)
 
 
+def transfer_zero_baryon(k: ArrayLike, cosmo: CosmoParams) -> jax.Array:
+    """`transfer_no_wiggle` of this cosmology (arguments, units and normalisation as for
+    `eh98.transfer_eh98`)."""
+    return transfer_no_wiggle(k, omega_m(cosmo), cosmo.omega_b)
+
+
+def _clipped_k_h(k: jax.Array, h: ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(ln k, k / h clipped to the fitted range, its logarithm), with one logarithm per k."""
+    ln_k = jnp.log(k)
+    k_h = jnp.clip(k / h, K_H_MIN, K_H_MAX)
+    ln_k_h = jnp.clip(ln_k - jnp.log(h), math.log(K_H_MIN), math.log(K_H_MAX))
+    return ln_k, k_h, ln_k_h
+
+
 def _shape(cosmo: CosmoParams, k: jax.Array) -> jax.Array:
     """k^n_s T_zb^2 F, unnormalised [arbitrary units], at k [Mpc^-1]."""
     h = h_of(cosmo)
     wm = omega_m(cosmo)
-    om = wm / h**2
-    ob = cosmo.omega_b / h**2
-    k_h = jnp.clip(k / h, K_H_MIN, K_H_MAX)
-    log_f = log_correction(k_h, om, ob, h)
-    return jnp.exp(cosmo.n_s * jnp.log(k) + log_f) * transfer_zero_baryon(k, cosmo) ** 2
+    ln_k, k_h, ln_k_h = _clipped_k_h(k, h)
+    log_f = log_correction(k_h, wm / h**2, cosmo.omega_b / h**2, h, ln_k_h)
+    return jnp.exp(cosmo.n_s * ln_k + log_f) * transfer_no_wiggle(k, wm, cosmo.omega_b) ** 2
+
+
+def sigma8_per_root_as(om: ArrayLike, ob: ArrayLike, h: ArrayLike, n_s: ArrayLike) -> jax.Array:
+    """The Bartlett et al. (2023) fit sigma8 / sqrt(10^9 A_s) (0.1% rms against CAMB).
+
+    Parameters
+    ----------
+    om, ob : array_like
+        Omega_m and Omega_b today.
+    h : array_like
+        H0 / (100 km s^-1 Mpc^-1).
+    n_s : array_like
+        Scalar spectral index.
+
+    Returns
+    -------
+    Array, dimensionless.
+    """
+    a = _A
+    return a[0] * om + a[1] * h + a[2] * (
+        (om - a[3] * ob) * (jnp.log(a[4] * om) - a[5] * n_s)
+        * (n_s + a[6] * h * (a[7] * ob - a[8] * n_s + jnp.log(a[9] * h)))
+    )
+
+
+def sigma8_from_logA(cosmo: CosmoParams) -> jax.Array:
+    """sigma8 at z = 0 from ln(10^10 A_s) by the Bartlett et al. (2023) relation.
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+        With `logA` set (a float).
+
+    Returns
+    -------
+    Array, dimensionless.
+    """
+    h = h_of(cosmo)
+    om = omega_m(cosmo) / h**2
+    root_as9 = jnp.exp(0.5 * cosmo.logA) / jnp.sqrt(10.0)
+    return root_as9 * sigma8_per_root_as(om, cosmo.omega_b / h**2, h, cosmo.n_s)
 
 
 def power_z0(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
-    """Linear matter power spectrum at z = 0, normalised to sigma8 [Mpc^3].
+    """Linear matter power spectrum at z = 0 [Mpc^3], normalised to sigma8, or, with
+    `cosmo.logA` set, to the sigma8 of `sigma8_from_logA`.
 
     The backend contract of `cobaya_szlite.engine.linear_power` (arguments and shapes as
     for `eh98.power_z0`); one evaluation of the shape serves the normalisation nodes and
     every requested wavenumber (see the module docstring for the range of the fit).
     """
+    if cosmo.logA is not None:
+        cosmo = cosmo._replace(sigma8=sigma8_from_logA(cosmo))
     return sigma8_normalised(cosmo, lambda kk: _shape(cosmo, kk), k)
+
+
+def _inside(value, lo, hi):
+    return (value >= lo) & (value <= hi)
+
+
+def _box_rule(label: str, of):
+    lo, hi = BOX[label]
+    return f"bartlett23 fitted box: {lo} <= {label} <= {hi}", lambda c: _inside(of(c), lo, hi)
+
+
+RULES = (
+    ("omega_cdm", *_box_rule("Omega_m", lambda c: omega_m(c) / h_of(c) ** 2)),
+    ("omega_b", *_box_rule("Omega_b", lambda c: c.omega_b / h_of(c) ** 2)),
+    ("H0", *_box_rule("h", h_of)),
+    ("n_s", *_box_rule("n_s", lambda c: c.n_s)),
+    ("m_nu", "bartlett23 is fitted for massless neutrinos: m_nu = 0 (syren_new has m_nu)",
+     lambda c: c.m_nu == 0),
+    ("w0", "bartlett23 is fitted for a cosmological constant: w0 = -1 (syren_new has w0-wa)",
+     lambda c: c.w0 == -1),
+    ("wa", "bartlett23 is fitted for a cosmological constant: wa = 0 (syren_new has w0-wa)",
+     lambda c: c.wa == 0),
+)
+"""(field, allowed range, rule(cosmo) -> bool) of the fitted box (`BOX`): Omega_m =
+omega_m / h^2, Omega_b = omega_b / h^2, h = H0 / 100."""
