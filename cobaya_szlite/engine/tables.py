@@ -34,9 +34,9 @@ from jax.typing import ArrayLike
 
 from .background import E_z, Omega_cb_z, comoving_distance, growth_factor
 from .grids import Grids, grids
+from .linear_power import power_cb_z0
 from .linear_power.sigma import sigma_on_table, sigma_wavenumbers
 from .params import CosmoParams, HaloModel
-from .linear_power import power_cb_z0
 from .precision import Precision
 from .tsz import (
     GridCosmology,
