@@ -182,6 +182,8 @@ def _default_params(cosmology: str) -> dict:
     parameters (no cosmological input: see the module docstring)."""
     params = {name: {"value": FIDUCIAL_PARAMS[name], "latex": PARAM_LATEX[name]} for name in PROFILE_PARAMS}
     derived = ("Omega_m", "F_sz") if cosmology == "boltzmann" else DERIVED_PARAMS
+    if normalisation_functions()[1] is None:  # an engine without logA_of: no derived logA
+        derived = tuple(name for name in derived if name != "logA")
     params.update({name: {"derived": True, "latex": PARAM_LATEX[name]} for name in derived})
     return params
 
@@ -346,10 +348,11 @@ class SZTheory(Theory):
                 "(cobaya_szlite.engine.linear_power.sigma8_of), missing from this version: "
                 "give sigma8 instead.",
             )
-        if layout.normalisation == "sigma8" and logA_of is None and "logA" in self.output_params:
-            self.log.warning(
-                "The derived logA is NaN: this engine version has no "
-                "cobaya_szlite.engine.linear_power.logA_of."
+        if logA_of is None and "logA" in self.output_params:
+            raise LoggedError(
+                self.log,
+                "A derived logA needs the engine's A_s normalisation "
+                "(cobaya_szlite.engine.linear_power.logA_of), missing from this version.",
             )
         if layout != self._layout:
             self._layout = layout
@@ -371,6 +374,13 @@ class SZTheory(Theory):
         for component in getattr(provider.model, "theory", {}).values():
             if component is self:
                 continue
+            if component.get_allow_agnostic():
+                self.log.warning(
+                    "%s takes only the input parameters no other component takes, so "
+                    "SZTheory's cosmological inputs %s do not reach it and the two codes may "
+                    "use different cosmologies: use cosmology: boltzmann (docs/boltzmann.md).",
+                    component.get_name(), sorted(given),
+                )
             supported = set(component.get_can_support_params())
             clashes = {name: [s for s in COSMO_INPUT_NAMES[field] if s != name and s in supported]
                        for name, field in given.items()}
