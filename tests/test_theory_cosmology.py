@@ -394,3 +394,22 @@ def test_boltzmann_mode_refuses_unknown_upstream_name_key(tabulated_engine, capl
         get_model(_info({**BOLTZMANN_PARAMS, "mnu": 0.06},
                         {"cosmology": "boltzmann", "boltzmann_names": {"omega_bb": "x"}}, camb_theory=True))
     assert "omega_bb" in caplog.text
+
+
+def test_camb_tsz_yaml_builds_and_writes_the_cosmology_once(tabulated_engine):
+    """yaml/camb_tsz.yaml: camb + SZTheory (Boltzmann mode) + the mock likelihood build one
+    model; every cosmological parameter reaches CAMB only (SZTheory reads CAMB's values as
+    requirements), and a point at the reference is finite with Omega_m = CAMB's omegam."""
+    from cobaya_fixtures import load_yaml
+
+    info = load_yaml("camb_tsz.yaml")
+    info.pop("sampler")
+    model = get_model(info)
+    camb_inputs = set(model.theory["camb"].input_params) | set(model.theory["camb.transfers"].input_params)
+    assert {"ombh2", "omch2", "H0", "ns", "mnu", "As"} <= camb_inputs
+    assert model.theory[THEORY].cosmology == "boltzmann"
+    result = model.logposterior({"logA": LOGA, "omch2": 0.11933, "B": 1.25})
+    assert np.isfinite(result.logpost)
+    derived = dict(zip(model.parameterization.derived_params(), result.derived))
+    assert derived["sigma8"] == pytest.approx(0.81, abs=0.02)
+    assert derived["Omega_m"] == derived["omegam"]
