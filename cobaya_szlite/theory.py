@@ -278,6 +278,7 @@ class SZTheory(Theory):
         self._grad_requested = self._tll_grad_requested = False
         self._layout = None
         self._evaluate = None
+        self._fd_logged = False
         self._zero_report = ZeroLikelihoodReport(self.log)
 
     def _initialize_boltzmann(self) -> None:
@@ -529,7 +530,7 @@ class SZTheory(Theory):
         derivatives are not computed here (finite differences in GradMinimize).
         """
         names = [name for name in self._layout.names if not params or name in params]
-        if self._tabulated and params and not getattr(self, "_fd_logged", False):
+        if self._tabulated and params and not self._fd_logged:
             cosmological = sorted(p for p in params if p not in PROFILE_PARAMS)
             if cosmological:
                 self._fd_logged = True
