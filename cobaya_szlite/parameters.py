@@ -1,17 +1,21 @@
 """Input parameters of the Cobaya components and their map to the engine (free of Cobaya).
 
-One place for: the class_sz-style input names (`INPUT_PARAMS`) and their order, the
-fiducial point (the defaults of `SZTheory`, the truth of the packaged mock, the default
-`fiducial` of `Planck2015TSZ`), the map from a vector of input values to the engine
-pytrees (`to_pytrees`), and the unit of the Cobaya products, D_ell x 1e12
-(`d_ell_factor`), with the engine spectra in that unit (`d_ell_spectra`,
-`d_ell_trispectrum`).
+One place for: the input names SZTheory accepts (`COSMO_INPUT_NAMES`: class_sz names and
+their CAMB spellings; `PROFILE_PARAMS`), the `InputLayout` of one run (which of them are
+inputs, in which order: it depends on the normalisation, sigma8 or logA, and on the
+cosmology mode), the fiducial point (the truth of the packaged mock, the default
+`fiducial` of `Planck2015TSZ`, the values a missing-parameter message offers to copy),
+the map from a vector of input values to the engine pytrees (`to_pytrees`), and the
+unit of the Cobaya products, D_ell x 1e12 (`d_ell_factor`), with the engine spectra in
+that unit (`d_ell_spectra`, `d_ell_trispectrum`) and the derived parameters
+(`derived_values`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -19,29 +23,62 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy, cl_yy_trispectrum
+from .engine import background as _background
+from .engine import linear_power as _linear_power
 
 __all__ = [
+    "COSMO_INPUT_NAMES",
+    "DEFAULT_LAYOUT",
+    "DERIVED_PARAMS",
     "FIDUCIAL_COSMO",
+    "FIDUCIAL_LOGA",
     "FIDUCIAL_PARAMS",
     "FIDUCIAL_PROFILE",
     "INPUT_PARAMS",
+    "NORMALISATIONS",
+    "OPTIONAL_COSMO",
     "PARAM_LATEX",
+    "PROFILE_PARAMS",
+    "REQUIRED_COSMO",
+    "InputLayout",
+    "InputLayoutError",
     "d_ell_factor",
     "d_ell_spectra",
     "d_ell_trispectrum",
+    "derived_values",
     "f_sz",
+    "input_layout",
+    "normalisation_functions",
     "to_pytrees",
     "to_values",
 ]
 
-#: Cobaya (class_sz) input parameter names -> engine field names, in engine order:
-#: the CosmoParams fields, then the ProfileParamsA10 fields.
-INPUT_PARAMS: dict[str, str] = {
-    "omega_b": "omega_b",
-    "omega_cdm": "omega_cdm",
-    "H0": "H0",
-    "n_s": "n_s",
-    "sigma8": "sigma8",
+#: CosmoParams field -> the input names SZTheory accepts for it (engine mode): the
+#: class_sz name first, then CAMB's spelling where it differs. Give each field under
+#: one name only; with `camb` in the same input use CAMB's, so both codes read one value.
+COSMO_INPUT_NAMES: dict[str, tuple[str, ...]] = {
+    "omega_b": ("omega_b", "ombh2"),
+    "omega_cdm": ("omega_cdm", "omch2"),
+    "H0": ("H0",),
+    "n_s": ("n_s", "ns"),
+    "sigma8": ("sigma8",),
+    "logA": ("logA",),
+    "m_nu": ("m_nu", "mnu"),
+    "w0": ("w0", "w"),
+    "wa": ("wa",),
+}
+#: The two normalisations: exactly one is an input, the other a derived parameter.
+NORMALISATIONS: tuple[str, str] = ("sigma8", "logA")
+#: Cosmological fields every engine-mode input must give (besides one normalisation).
+REQUIRED_COSMO: tuple[str, ...] = ("omega_b", "omega_cdm", "H0", "n_s")
+#: Optional cosmological fields and the value the engine takes when the input omits them
+#: (Sum m_nu = 0.06 eV in one massive species, w0 = -1, wa = 0: CAMB's defaults too).
+OPTIONAL_COSMO: dict[str, float] = {f: CosmoParams._field_defaults[f] for f in ("m_nu", "w0", "wa")}
+if set(COSMO_INPUT_NAMES) != set(CosmoParams._fields):
+    raise ImportError("COSMO_INPUT_NAMES does not follow the CosmoParams fields")
+
+#: Profile input names (class_sz) -> ProfileParamsA10 fields, in engine order.
+PROFILE_PARAMS: dict[str, str] = {
     "P0GNFW": "P0",
     "c500": "c500",
     "gammaGNFW": "gamma",
@@ -50,28 +87,81 @@ INPUT_PARAMS: dict[str, str] = {
     "alpha_p": "alpha_p",
     "B": "B",
 }
-_N_COSMO = 5
-if tuple(INPUT_PARAMS.values()) != CosmoParams._fields[:_N_COSMO] + ProfileParamsA10._fields:
-    raise ImportError("INPUT_PARAMS does not follow the engine's parameter fields")
+if tuple(PROFILE_PARAMS.values()) != ProfileParamsA10._fields:
+    raise ImportError("PROFILE_PARAMS does not follow the ProfileParamsA10 fields")
+
+#: Every input name SZTheory accepts -> its engine field (cosmology in every spelling,
+#: then the profile).
+INPUT_PARAMS: dict[str, str] = {
+    **{name: field for field, names in COSMO_INPUT_NAMES.items() for name in names},
+    **PROFILE_PARAMS,
+}
+
+#: Derived parameters SZTheory computes in the engine mode, in `derived_values` order:
+#: Omega_m (total matter, massive neutrinos included), sigma8, logA = ln(10^10 A_s), F_sz.
+DERIVED_PARAMS: tuple[str, ...] = ("Omega_m", "sigma8", "logA", "F_sz")
+
+
+class InputLayoutError(ValueError):
+    """The input parameters of a run do not make one cosmology (message names the fix)."""
+
+
+class InputLayout(NamedTuple):
+    """Which input names one run gives SZTheory, in the order of its vector of values.
+
+    Hashable (part of the compiled-function cache key). ``cosmo``: (input name,
+    CosmoParams field) pairs in CosmoParams field order (empty in the Boltzmann mode,
+    where the cosmology comes from an upstream theory); ``profile``: the profile names.
+    """
+
+    cosmo: tuple[tuple[str, str], ...]
+    profile: tuple[str, ...] = tuple(PROFILE_PARAMS)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Input names in value order."""
+        return tuple(name for name, _ in self.cosmo) + self.profile
+
+    @property
+    def normalisation(self) -> str | None:
+        """'sigma8' or 'logA' (the input one); None without cosmological inputs."""
+        fields = {field for _, field in self.cosmo}
+        return next((n for n in NORMALISATIONS if n in fields), None)
+
 
 #: The fiducial point: Planck 2018-like flat LCDM (omega_b, omega_cdm [Omega h^2],
 #: H0 [km/s/Mpc], n_s, sigma8) and the Arnaud et al. 2010 profile with B = 1.25.
 FIDUCIAL_COSMO = CosmoParams(omega_b=0.02242, omega_cdm=0.11933, H0=67.66, n_s=0.9665, sigma8=0.8102)
+#: ln(10^10 A_s) of the same Planck 2018 fit (TT,TE,EE+lowE+lensing+BAO), offered with the
+#: other fiducial values when an input lacks its cosmology.
+FIDUCIAL_LOGA = 3.047
 FIDUCIAL_PROFILE = ProfileParamsA10(
     P0=8.130, c500=1.156, gamma=0.3292, alpha=1.062, beta=5.4807, alpha_p=0.12, B=1.25
 )
-#: The fiducial as input parameters (class_sz names, INPUT_PARAMS order).
-FIDUCIAL_PARAMS: dict[str, float] = dict(
-    zip(INPUT_PARAMS, map(float, FIDUCIAL_COSMO[:_N_COSMO] + FIDUCIAL_PROFILE), strict=True)
-)
 
-#: LaTeX labels of the input parameters.
-PARAM_LATEX: dict[str, str] = {
+_DEFAULT_COSMO_FIELDS = REQUIRED_COSMO + ("sigma8",)
+#: The layout of the fiducial: class_sz names, sigma8 normalisation, default m_nu, w0, wa.
+DEFAULT_LAYOUT = InputLayout(tuple((field, field) for field in _DEFAULT_COSMO_FIELDS))
+#: The fiducial as input parameters (class_sz names, DEFAULT_LAYOUT order).
+FIDUCIAL_PARAMS: dict[str, float] = {
+    **{field: float(getattr(FIDUCIAL_COSMO, field)) for field in _DEFAULT_COSMO_FIELDS},
+    **dict(zip(PROFILE_PARAMS, map(float, FIDUCIAL_PROFILE), strict=True)),
+}
+
+_COSMO_LATEX = {
     "omega_b": r"\omega_\mathrm{b}",
     "omega_cdm": r"\omega_\mathrm{cdm}",
     "H0": "H_0",
     "n_s": r"n_\mathrm{s}",
     "sigma8": r"\sigma_8",
+    "logA": r"\log(10^{10} A_\mathrm{s})",
+    "m_nu": r"\sum m_\nu",
+    "w0": "w_0",
+    "wa": "w_a",
+}
+#: LaTeX labels of the input and derived parameters.
+PARAM_LATEX: dict[str, str] = {
+    **{name: _COSMO_LATEX[field] for name, field in INPUT_PARAMS.items() if field in _COSMO_LATEX},
     "P0GNFW": "P_0",
     "c500": "c_{500}",
     "gammaGNFW": r"\gamma",
@@ -79,37 +169,163 @@ PARAM_LATEX: dict[str, str] = {
     "betaGNFW": r"\beta",
     "alpha_p": r"\alpha_p",
     "B": "B",
+    "Omega_m": r"\Omega_\mathrm{m}",
+    "F_sz": r"F_\mathrm{SZ}",
 }
 
 
-def to_pytrees(values: Sequence[float] | ArrayLike) -> tuple[CosmoParams, ProfileParamsA10]:
-    """Split input values (a sequence in INPUT_PARAMS order) into engine pytrees.
+def _fiducial_text(fields: Iterable[str]) -> str:
+    """YAML lines ``name: value`` of the fiducial for ``fields`` (class_sz names)."""
+    values = {**FIDUCIAL_PARAMS, "logA": FIDUCIAL_LOGA, **OPTIONAL_COSMO}
+    return "".join(f"\n  {field}: {values[field]!r}" for field in fields)
+
+
+def input_layout(names: Iterable[str], cosmology: bool = True) -> InputLayout:
+    """The `InputLayout` of a run whose SZTheory inputs are ``names``.
 
     Parameters
     ----------
-    values : sequence or array, length 12
-        Input parameter values in INPUT_PARAMS order (NumPy or JAX; traced values allowed).
+    names : iterable of str
+        The input parameters given to SZTheory (any order; names not in INPUT_PARAMS are
+        ignored: they are another component's).
+    cosmology : bool
+        True (engine mode): the cosmology is among the inputs. False (Boltzmann mode):
+        it comes from an upstream theory, so no cosmological input is accepted.
+
+    Returns
+    -------
+    InputLayout
+
+    Raises
+    ------
+    InputLayoutError
+        A field given twice (two spellings), both or neither of sigma8/logA, a required
+        field missing (the message lists the fiducial values to copy), or a cosmological
+        input in the Boltzmann mode.
+    """
+    names = set(names)
+    given: dict[str, list[str]] = {}
+    for field, spellings in COSMO_INPUT_NAMES.items():
+        found = [name for name in spellings if name in names]
+        if found:
+            given[field] = found
+    if not cosmology:
+        if given:
+            raise InputLayoutError(
+                f"With cosmology: boltzmann the cosmology comes from the Boltzmann code; "
+                f"SZTheory takes no cosmological input, but got {sorted(sum(given.values(), []))}. "
+                f"Give the cosmological parameters in the Boltzmann code's names "
+                f"(docs/boltzmann.md)."
+            )
+        return InputLayout(())
+    twice = {field: found for field, found in given.items() if len(found) > 1}
+    if twice:
+        raise InputLayoutError(
+            f"Each cosmological parameter takes one name; got {sorted(twice.values())} "
+            f"(the class_sz and CAMB spellings of one parameter): keep one of each."
+        )
+    normalisation = [field for field in NORMALISATIONS if field in given]
+    if len(normalisation) == 2:
+        raise InputLayoutError(
+            "Exactly one of sigma8 and logA (= ln(10^10 A_s)) can be an input parameter of "
+            "SZTheory (the other is derived); got both."
+        )
+    missing = [field for field in REQUIRED_COSMO if field not in given]
+    if missing or not normalisation:
+        shown = missing + ([] if normalisation else list(NORMALISATIONS))
+        raise InputLayoutError(
+            "SZTheory needs the cosmological input parameter(s) "
+            + ", ".join(missing)
+            + ("" if normalisation else
+               f"{' and ' if missing else ''}one of sigma8 and logA (= ln(10^10 A_s); the "
+               f"other is derived; if logA has 'drop: true' to feed As to CAMB, remove "
+               f"'drop' so that SZTheory receives it too)")
+            + ". They have no defaults, so that one value reaches every code of the run. "
+            "Add them to 'params', e.g. the fiducial (CAMB spellings ombh2, omch2, ns, mnu, "
+            "w work too):" + _fiducial_text(shown)
+        )
+    cosmo = tuple((found[0], field) for field, found in given.items())
+    return InputLayout(cosmo)
+
+
+def to_pytrees(values: Sequence[float] | ArrayLike,
+               layout: InputLayout = DEFAULT_LAYOUT) -> tuple[CosmoParams, ProfileParamsA10]:
+    """Split input values (a sequence in ``layout.names`` order) into engine pytrees.
+
+    Parameters
+    ----------
+    values : sequence or array
+        Input parameter values in ``layout.names`` order (NumPy or JAX; traced allowed).
+    layout : InputLayout
+        Which inputs the values are; cosmological fields it lacks take `OPTIONAL_COSMO`.
 
     Returns
     -------
     (CosmoParams, ProfileParamsA10)
+        CosmoParams is None for a layout without cosmological inputs (Boltzmann mode).
     """
-    return CosmoParams(*values[:_N_COSMO]), ProfileParamsA10(*values[_N_COSMO:])
+    n_cosmo = len(layout.cosmo)
+    profile = ProfileParamsA10(*(values[i] for i in range(n_cosmo, n_cosmo + len(layout.profile))))
+    if not layout.cosmo:
+        return None, profile
+    fields = {field: values[i] for i, (_, field) in enumerate(layout.cosmo)}
+    return CosmoParams(**{**OPTIONAL_COSMO, **fields}), profile
 
 
-def to_values(params: Mapping[str, float]) -> np.ndarray:
-    """Input values in INPUT_PARAMS order from a mapping of (at least) those names.
+def to_values(params: Mapping[str, float], layout: InputLayout = DEFAULT_LAYOUT) -> np.ndarray:
+    """Input values in ``layout.names`` order from a mapping of (at least) those names.
 
     Parameters
     ----------
     params : mapping
         Input parameter name -> value.
+    layout : InputLayout
 
     Returns
     -------
-    numpy.ndarray, shape (12,)
+    numpy.ndarray, shape (len(layout.names),)
     """
-    return np.array([params[name] for name in INPUT_PARAMS], dtype=float)
+    return np.array([params[name] for name in layout.names], dtype=float)
+
+
+def normalisation_functions() -> tuple:
+    """The engine's (sigma8_of, logA_of), each None where this engine version lacks it.
+
+    ``linear_power.sigma8_of(cosmo)`` gives sigma8 of a logA cosmology and
+    ``linear_power.logA_of(cosmo)`` ln(10^10 A_s) of a sigma8 one, with the linear-power
+    backend's A_s relation.
+    """
+    return getattr(_linear_power, "sigma8_of", None), getattr(_linear_power, "logA_of", None)
+
+
+def derived_values(cosmo: CosmoParams, profile: ProfileParamsA10) -> jax.Array:
+    """Omega_m, sigma8, logA and F_sz at a point (traceable; `DERIVED_PARAMS` order).
+
+    Parameters
+    ----------
+    cosmo : CosmoParams
+        Either normalisation; the other follows from the engine's backend.
+    profile : ProfileParamsA10
+        For B in F_sz.
+
+    Returns
+    -------
+    array, shape (4,)
+        Omega_m (total matter incl. massive neutrinos, `background.omega_m` / h^2),
+        sigma8, logA = ln(10^10 A_s), F_sz; NaN for logA where the engine has no
+        `logA_of` (sigma8 input).
+    """
+    sigma8_of, logA_of = normalisation_functions()
+    h = cosmo.H0 / 100.0
+    omega_m = _background.omega_m(cosmo) / h**2
+    if cosmo.sigma8 is not None:
+        sigma8 = jnp.asarray(cosmo.sigma8, dtype=float)
+        log_a = jnp.nan if logA_of is None else logA_of(cosmo)
+    else:
+        sigma8 = sigma8_of(cosmo)
+        log_a = cosmo.logA
+    return jnp.stack([jnp.asarray(v, dtype=float) for v in
+                      (omega_m, sigma8, log_a, f_sz(sigma8, omega_m, profile.B, cosmo.H0))])
 
 
 def f_sz(sigma8: ArrayLike, Omega_m: ArrayLike, B: ArrayLike, H0: ArrayLike) -> ArrayLike:
@@ -146,34 +362,38 @@ def d_ell_factor(ell: ArrayLike) -> ArrayLike:
     return 1e12 * ell * (ell + 1) / (2 * math.pi)
 
 
-def d_ell_spectra(values: ArrayLike, ell: ArrayLike, precision: Precision) -> jax.Array:
+def d_ell_spectra(values: ArrayLike, ell: ArrayLike, precision: Precision,
+                  layout: InputLayout = DEFAULT_LAYOUT) -> jax.Array:
     """D_ell^1h and D_ell^2h x 1e12 of the engine at input values (traceable).
 
     Parameters
     ----------
-    values : array, shape (12,)
-        Input values in INPUT_PARAMS order.
+    values : array
+        Input values in ``layout.names`` order.
     ell : array, shape (n_ell,)
         Multipoles.
     precision : Precision
         Engine precision (static).
+    layout : InputLayout
+        The inputs ``values`` holds (engine mode: with the cosmology).
 
     Returns
     -------
     array, shape (2, n_ell)
         Rows 1-halo, 2-halo; non-finite where the engine refuses the point.
     """
-    one_halo, two_halo = cl_yy(*to_pytrees(values), ell, precision=precision)
+    one_halo, two_halo = cl_yy(*to_pytrees(values, layout), ell, precision=precision)
     to_d = d_ell_factor(ell)
     return jnp.stack([one_halo * to_d, two_halo * to_d])
 
 
-def d_ell_trispectrum(values: ArrayLike, ell: ArrayLike, precision: Precision) -> jax.Array:
+def d_ell_trispectrum(values: ArrayLike, ell: ArrayLike, precision: Precision,
+                      layout: InputLayout = DEFAULT_LAYOUT) -> jax.Array:
     """Full-sky 1-halo trispectrum in (D_ell x 1e12)^2 at input values (traceable).
 
     Parameters
     ----------
-    values, ell, precision : as for `d_ell_spectra`
+    values, ell, precision, layout : as for `d_ell_spectra`
 
     Returns
     -------
@@ -181,5 +401,4 @@ def d_ell_trispectrum(values: ArrayLike, ell: ArrayLike, precision: Precision) -
         1e24 [l(l+1)/2pi][l'(l'+1)/2pi] T_ll'; non-finite where the engine refuses the point.
     """
     to_d = d_ell_factor(ell)
-    return cl_yy_trispectrum(*to_pytrees(values), ell, precision=precision) * jnp.outer(to_d, to_d)
-
+    return cl_yy_trispectrum(*to_pytrees(values, layout), ell, precision=precision) * jnp.outer(to_d, to_d)

@@ -1,24 +1,41 @@
 """Cobaya theory component: the tSZ power spectrum from the JAX engine.
 
-`SZTheory` takes class_sz-named input parameters (`cobaya_szlite.parameters`) and
-provides ``Cl_sz`` = ``{"ell", "1h", "2h"}`` in D_ell x 1e12 = 1e12 ell(ell+1) C_ell^yy / (2 pi)
-at the multipoles its likelihoods request, plus the derived parameters
-``Omega_m`` and ``F_sz = sigma8 (Omega_m / B)^0.40 h^-0.21``. Options are in
-``SZTheory.yaml`` beside this module; the input parameters and their defaults (the
-fiducial point) in `cobaya_szlite.parameters`.
+`SZTheory` provides ``Cl_sz`` = ``{"ell", "1h", "2h"}`` in D_ell x 1e12 = 1e12 ell(ell+1)
+C_ell^yy / (2 pi) at the multipoles its likelihoods request, plus derived parameters.
+Options are in ``SZTheory.yaml`` beside this module; the input names, the fiducial point
+and the map to the engine in `cobaya_szlite.parameters`.
+
+Two cosmology modes (option ``cosmology``):
+
+``engine``     the engine computes the cosmology. The cosmological parameters are inputs
+               of SZTheory with no defaults (class_sz or CAMB names,
+               `parameters.COSMO_INPUT_NAMES`): omega_b, omega_cdm, H0, n_s and exactly
+               one of sigma8 / logA = ln(10^10 A_s) are required, m_nu [eV], w0, wa
+               optional (0.06, -1, 0). Derived: Omega_m, F_sz and the normalisation that
+               is not an input (sigma8 or logA).
+``boltzmann``  an upstream theory (camb, classy) gives P_cb(k, z), H(z), chi(z) and the
+               densities (`cobaya_szlite.boltzmann`); SZTheory takes only the profile
+               inputs. Derived: Omega_m (the upstream one) and F_sz.
+
+Nothing of the cosmology is a fixed default of SZTheory's ``params``, so no value of it
+reaches another component (Cobaya hands every input parameter to each component that
+supports it): the user writes the cosmology once, and each code reads that value.
 
 Only when a likelihood requests it, it also provides ``Tll_sz`` = ``{"ell", "Tll", "params"}``:
 the full-sky 1-halo tSZ trispectrum in (D_ell x 1e12)^2, i.e.
 1e24 [ell(ell+1)/2pi][ell'(ell'+1)/2pi] T_ll' (the units of the published Planck
 reference file), and with ``Tll_sz: {ell: [...], gradient: True}`` its derivatives
-``"dTll"`` (shape (n_params, n_ell, n_ell), one slice per name in ``"params"``, in
-INPUT_PARAMS order). ``Cl_sz_grad`` (derivatives of ``Cl_sz``) and the ``Tll_sz``
-gradient take all 12 input params, or only those listed in the requirement's
-``params`` (forward mode: the cost grows with their number).
+``"dTll"`` (shape (n_params, n_ell, n_ell), one slice per name in ``"params"``, in input
+order). ``Cl_sz_grad`` (derivatives of ``Cl_sz``) and the ``Tll_sz`` gradient take all
+input params, or only those listed in the requirement's ``params`` (forward mode: the
+cost grows with their number). In the Boltzmann mode derivatives exist for the profile
+inputs only; `cobaya_szlite.posterior_gradient` (GradMinimize) takes finite differences
+for the cosmological parameters.
 
-Everything requested is computed by one jitted function of the 12 input values,
-built by `_compiled` (cached on a hashable `_Request`) and returning an `_Evaluation`,
-in `SZTheory.calculate`; the getters only read the state.
+Everything requested is computed by one jitted function of the input values (and, in
+the Boltzmann mode, of the upstream tables), built by `_compiled` (cached on a hashable
+`_Request`) and returning an `_Evaluation`, in `SZTheory.calculate`; the getters only
+read the state.
 """
 
 from __future__ import annotations
@@ -36,32 +53,46 @@ from cobaya.log import LoggedError
 from cobaya.theory import Theory
 from cobaya.typing import empty_dict
 
+from . import boltzmann
 from .engine import Precision, PrecisionWarning, make_precision
 from .parameters import (
+    COSMO_INPUT_NAMES,
+    DERIVED_PARAMS,
     FIDUCIAL_PARAMS,
     INPUT_PARAMS,
     PARAM_LATEX,
+    PROFILE_PARAMS,
+    InputLayout,
+    InputLayoutError,
     d_ell_spectra,
     d_ell_trispectrum,
+    derived_values,
     f_sz,
+    input_layout,
+    normalisation_functions,
     to_pytrees,
     to_values,
 )
 from .zero_likelihood import ZeroLikelihoodReport, non_finite_reason
 
-__all__ = ["SZTheory"]
+__all__ = ["COSMOLOGY_MODES", "SZTheory"]
+
+#: Values of the option ``cosmology``.
+COSMOLOGY_MODES = ("engine", "boltzmann")
 
 
 class _Request(NamedTuple):
     """What one compiled evaluation computes (hashable: the cache key of `_compiled`).
 
-    ``grad_indices`` / ``tll_grad_indices``: indices (INPUT_PARAMS order) of the input
-    params ``Cl_sz`` / ``Tll_sz`` are differentiated in; None: no derivatives.
-    ``tll_ells`` empty: no trispectrum.
+    ``layout``: the inputs and their order (no cosmological input: Boltzmann mode, the
+    function then also takes the upstream tables). ``grad_indices`` /
+    ``tll_grad_indices``: indices (layout order) of the inputs ``Cl_sz`` / ``Tll_sz`` are
+    differentiated in; None: no derivatives. ``tll_ells`` empty: no trispectrum.
     """
 
     ells: tuple[float, ...]
     precision: Precision
+    layout: InputLayout
     grad_indices: tuple[int, ...] | None = None
     tll_ells: tuple[float, ...] = ()
     tll_grad_indices: tuple[int, ...] | None = None
@@ -72,19 +103,24 @@ class _Evaluation(NamedTuple):
 
     ``d_ell`` (2, n_ell): D_ell^1h, D_ell^2h x 1e12; ``d_ell_jacobian`` (2, n_ell, n_grad):
     their derivatives per unit of each param; ``tll`` (n_tll, n_tll) in (D_ell x 1e12)^2;
-    ``tll_jacobian`` (n_tll_grad, n_tll, n_tll).
+    ``tll_jacobian`` (n_tll_grad, n_tll, n_tll); ``derived`` (4,): `DERIVED_PARAMS`
+    (engine mode only).
     """
 
     d_ell: jax.Array
     d_ell_jacobian: jax.Array | None
     tll: jax.Array | None
     tll_jacobian: jax.Array | None
+    derived: jax.Array | None
 
 
 def _value_and_jacobian(function: Callable, values: jax.Array,
                         indices: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
     """``function(values)`` and its forward-mode Jacobian in ``values[indices]`` (last
     axis: the indices), from one trace of ``function``."""
+    if not indices:
+        value = function(values)
+        return value, jnp.zeros(value.shape + (0,))
     index = np.asarray(indices)
 
     def restricted(sub_values):
@@ -96,24 +132,34 @@ def _value_and_jacobian(function: Callable, values: jax.Array,
 
 
 @functools.lru_cache(maxsize=8)
-def _compiled(request: _Request) -> Callable[[np.ndarray], _Evaluation]:
-    """The jitted map (12 input values) -> `_Evaluation` for ``request``.
+def _compiled(request: _Request) -> Callable[[np.ndarray, Any], _Evaluation]:
+    """The jitted map (input values, upstream) -> `_Evaluation` for ``request``.
 
-    Cached, so models built again in one process (tests, notebooks) reuse the compiled
-    code. Compiling C_ell, the trispectrum and their derivatives together lets XLA
-    compute the ingredients they share (background, sigma(M), mass function, profile
-    table) once.
+    ``upstream`` is None in the engine mode and (CosmoParams, table arrays) in the
+    Boltzmann mode. Cached, so models built again in one process (tests, notebooks)
+    reuse the compiled code. Compiling C_ell, the trispectrum and their derivatives
+    together lets XLA compute the ingredients they share (background, sigma(M), mass
+    function, profile table) once.
     """
     ell = jnp.asarray(request.ells)
     tll_ell = jnp.asarray(request.tll_ells)
+    layout = request.layout
+    tabulated = not layout.cosmo
 
-    def d_ell(values):
-        return d_ell_spectra(values, ell, request.precision)
+    def evaluate(values, upstream):
+        if tabulated:
+            def d_ell(v):
+                return boltzmann.d_ell_spectra_tabulated(v, upstream, ell, request.precision, layout)
 
-    def tll(values):
-        return d_ell_trispectrum(values, tll_ell, request.precision)
+            def tll(v):
+                return boltzmann.d_ell_trispectrum_tabulated(v, upstream, tll_ell, request.precision, layout)
+        else:
+            def d_ell(v):
+                return d_ell_spectra(v, ell, request.precision, layout)
 
-    def evaluate(values):
+            def tll(v):
+                return d_ell_trispectrum(v, tll_ell, request.precision, layout)
+
         if request.grad_indices is None:
             d_ell_value, d_ell_jacobian = d_ell(values), None
         else:
@@ -125,21 +171,26 @@ def _compiled(request: _Request) -> Callable[[np.ndarray], _Evaluation]:
             else:
                 tll_value, tll_jacobian = _value_and_jacobian(tll, values, request.tll_grad_indices)
                 tll_jacobian = jnp.moveaxis(tll_jacobian, -1, 0)
-        return _Evaluation(d_ell_value, d_ell_jacobian, tll_value, tll_jacobian)
+        derived = None if tabulated else derived_values(*to_pytrees(values, layout))
+        return _Evaluation(d_ell_value, d_ell_jacobian, tll_value, tll_jacobian, derived)
 
     return jax.jit(evaluate)
 
 
-def _default_params() -> dict:
-    """Cobaya ``params`` defaults: every input fixed at the fiducial, plus the derived ones."""
-    params = {name: {"value": FIDUCIAL_PARAMS[name], "latex": PARAM_LATEX[name]} for name in INPUT_PARAMS}
-    params["Omega_m"] = {"derived": True, "latex": r"\Omega_\mathrm{m}"}
-    params["F_sz"] = {"derived": True, "latex": r"F_\mathrm{SZ}"}
+def _default_params(cosmology: str) -> dict:
+    """Cobaya ``params`` defaults: the profile inputs fixed at the fiducial and the derived
+    parameters (no cosmological input: see the module docstring)."""
+    params = {name: {"value": FIDUCIAL_PARAMS[name], "latex": PARAM_LATEX[name]} for name in PROFILE_PARAMS}
+    derived = ("Omega_m", "F_sz") if cosmology == "boltzmann" else DERIVED_PARAMS
+    if normalisation_functions()[1] is None:  # an engine without logA_of: no derived logA
+        derived = tuple(name for name in derived if name != "logA")
+    params.update({name: {"derived": True, "latex": PARAM_LATEX[name]} for name in derived})
     return params
 
 
 class SZTheory(Theory):
-    """tSZ C_ell^yy (1-halo and 2-halo) from `cobaya_szlite.cl_yy`.
+    """tSZ C_ell^yy (1-halo and 2-halo) from `cobaya_szlite.cl_yy` (or, in the Boltzmann
+    mode, from the engine fed with an upstream theory's cosmology).
 
     One jitted function of the input parameters is compiled at the first
     evaluation after the requested products are known and reused for every
@@ -150,6 +201,8 @@ class SZTheory(Theory):
     """
 
     # Options (defaults and comments in SZTheory.yaml)
+    cosmology: str
+    boltzmann_names: dict
     precision: dict
     ell_min: float
     ell_max: float
@@ -159,16 +212,18 @@ class SZTheory(Theory):
     def get_modified_defaults(cls, defaults: dict, input_options: Mapping = empty_dict) -> dict:
         """Add the parameter defaults to the options of ``SZTheory.yaml``.
 
-        Every input parameter is fixed at the fiducial of `cobaya_szlite.parameters` (the
-        one place its values live; give any of them a prior in the input to sample it),
-        and the derived Omega_m and F_sz are declared.
+        The profile inputs are fixed at the fiducial of `cobaya_szlite.parameters` (give
+        any of them a prior in the input to sample it); the cosmological inputs have no
+        default (see the module docstring); the derived parameters are declared (engine
+        mode: Omega_m, sigma8, logA, F_sz, the input normalisation overriding its derived
+        entry; Boltzmann mode: Omega_m, F_sz).
 
         Parameters
         ----------
         defaults : dict
             The options read from ``SZTheory.yaml``.
         input_options : Mapping
-            The user's options for this component (unused).
+            The user's options for this component (``cosmology`` selects the mode).
 
         Returns
         -------
@@ -176,12 +231,16 @@ class SZTheory(Theory):
             ``defaults`` with ``params`` filled in.
         """
         defaults = dict(defaults)
-        defaults["params"] = {**_default_params(), **(defaults.get("params") or {})}
+        cosmology = (input_options or {}).get("cosmology", defaults.get("cosmology"))
+        defaults["params"] = {**_default_params(cosmology), **(defaults.get("params") or {})}
         return defaults
 
     def initialize(self) -> None:
         """Enable float64 in JAX, check the options and build the engine `Precision`."""
         jax.config.update("jax_enable_x64", True)
+        if self.cosmology not in COSMOLOGY_MODES:
+            raise LoggedError(self.log, "Option 'cosmology' must be one of %s; got %r.",
+                              list(COSMOLOGY_MODES), self.cosmology)
         settings = dict(self.precision or {})
         unknown = sorted(set(settings) - set(Precision._fields))
         if unknown:
@@ -208,14 +267,136 @@ class SZTheory(Theory):
             raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt) from None
         for warning in caught:
             self.log.warning("%s", warning.message)
+        self._tabulated = self.cosmology == "boltzmann"
+        if self._tabulated:
+            self._initialize_boltzmann()
         self._ells = np.zeros(0)
         self._tll_ells = np.zeros(0)
         # input params the derivatives are taken with respect to (None: all; set(): none
         # requested yet), and whether each derivative was requested
         self._grad_params = self._tll_grad_params = set()
         self._grad_requested = self._tll_grad_requested = False
+        self._layout = None
         self._evaluate = None
+        self._fd_logged = False
         self._zero_report = ZeroLikelihoodReport(self.log)
+
+    def _initialize_boltzmann(self) -> None:
+        """Check ``boltzmann_names`` and the engine's tabulated API; set the z nodes."""
+        names = {**boltzmann.UPSTREAM_NAMES, **(self.boltzmann_names or {})}
+        unknown = sorted(set(names) - set(boltzmann.UPSTREAM_NAMES))
+        if unknown:
+            raise LoggedError(self.log, "Unknown key(s) %s in 'boltzmann_names'; allowed: %s.",
+                              unknown, list(boltzmann.UPSTREAM_NAMES))
+        self._upstream_names = names
+        try:
+            api = boltzmann.tabulated_api()
+        except boltzmann.TabulatedApiError as excpt:
+            raise LoggedError(self.log, "%s.", excpt) from None
+        self._z_nodes = np.asarray(api["engine_redshifts"](self._precision), dtype=float)
+        self.log.info(
+            "cosmology: boltzmann: the upstream theory (camb or classy) must provide "
+            "Pk_interpolator %s (linear, k <= %g/Mpc), Hubble and comoving_radial_distance at "
+            "%d redshifts in [%g, %g], and the parameters %s (option 'boltzmann_names').",
+            boltzmann.PK_PAIR, boltzmann.TABLE_K[-1], len(self._z_nodes), self._z_nodes[0],
+            self._z_nodes[-1], sorted(set(names.values())),
+        )
+
+    def get_can_support_params(self) -> list[str]:
+        """Input names SZTheory takes besides its declared ``params``: in the engine mode
+        every spelling of the cosmological parameters (`parameters.COSMO_INPUT_NAMES`).
+
+        Returns
+        -------
+        list of str
+        """
+        if self.cosmology == "boltzmann":
+            return []
+        return [name for names in COSMO_INPUT_NAMES.values() for name in names]
+
+    def get_requirements(self) -> dict:
+        """Boltzmann mode: the upstream products and parameters (`boltzmann.requirements`).
+
+        Returns
+        -------
+        dict
+            Empty in the engine mode.
+        """
+        if not self._tabulated:
+            return {}
+        return boltzmann.requirements(self._z_nodes, self._upstream_names)
+
+    def initialize_with_params(self) -> None:
+        """Fix the input layout from the assigned input parameters.
+
+        Raises `LoggedError` when they do not make one cosmology (both or neither of
+        sigma8/logA, a missing parameter with the fiducial to copy, two spellings of one,
+        a cosmological input in the Boltzmann mode) or when the engine lacks what the
+        normalisation needs.
+        """
+        names = set(self.input_params)
+        if self._tabulated:
+            names -= set(self._upstream_names.values())
+        try:
+            layout = input_layout(names, cosmology=not self._tabulated)
+        except InputLayoutError as excpt:
+            raise LoggedError(self.log, "%s", excpt) from None
+        sigma8_of, logA_of = normalisation_functions()
+        if layout.normalisation == "logA" and sigma8_of is None:
+            raise LoggedError(
+                self.log,
+                "logA as input needs the engine's A_s normalisation "
+                "(cobaya_szlite.engine.linear_power.sigma8_of), missing from this version: "
+                "give sigma8 instead.",
+            )
+        if logA_of is None and "logA" in self.output_params:
+            raise LoggedError(
+                self.log,
+                "A derived logA needs the engine's A_s normalisation "
+                "(cobaya_szlite.engine.linear_power.logA_of), missing from this version.",
+            )
+        if layout != self._layout:
+            self._layout = layout
+            self._evaluate = None
+        self.log.debug("Input parameters (in order): %s", list(layout.names))
+
+    def initialize_with_provider(self, provider: Any) -> None:
+        """Engine mode: refuse a run where another theory reads a cosmological parameter
+        under another name than SZTheory (two values of one parameter).
+
+        Parameters
+        ----------
+        provider : cobaya.theory.Provider
+        """
+        super().initialize_with_provider(provider)
+        if self._tabulated:
+            return
+        given = dict(self._layout.cosmo)
+        for component in getattr(provider.model, "theory", {}).values():
+            if component is self:
+                continue
+            if component.get_allow_agnostic():
+                self.log.warning(
+                    "%s takes only the input parameters no other component takes, so "
+                    "SZTheory's cosmological inputs %s do not reach it and the two codes may "
+                    "use different cosmologies: use cosmology: boltzmann (docs/boltzmann.md).",
+                    component.get_name(), sorted(given),
+                )
+            supported = set(component.get_can_support_params())
+            clashes = {name: [s for s in COSMO_INPUT_NAMES[field] if s != name and s in supported]
+                       for name, field in given.items()}
+            clashes = {name: other for name, other in clashes.items() if other}
+            if clashes:
+                raise LoggedError(
+                    self.log,
+                    "%s reads %s, but the input gives SZTheory %s: the two codes would use "
+                    "different values. Write each under the name both read (SZTheory accepts "
+                    "%s), once.",
+                    component.get_name(),
+                    sorted(sum(clashes.values(), [])),
+                    sorted(clashes),
+                    sorted(sum(clashes.values(), [])),
+                )
 
     def get_can_provide(self) -> list[str]:
         """The products available through ``provider.get_<name>()``.
@@ -320,7 +501,12 @@ class SZTheory(Theory):
 
     def _merge_grad_params(self, current: set | None, params: str | list[str] | None,
                            product: str) -> set | None:
-        """Union of the input params requested for a gradient (None: all of them)."""
+        """Union of the input params requested for a gradient (None: all of them).
+
+        Names SZTheory accepts but does not take in this run (another spelling, a
+        parameter of the upstream code in the Boltzmann mode) are kept and left out of
+        the derivatives by `_grad_names`.
+        """
         if params is None or current is None:
             return None
         if isinstance(params, str):
@@ -337,14 +523,27 @@ class SZTheory(Theory):
             )
         return current | set(params)
 
-    @staticmethod
-    def _grad_names(params: set | None) -> list[str]:
-        """Input names (INPUT_PARAMS order) for a set of names (None or empty: all)."""
-        return [name for name in INPUT_PARAMS if not params or name in params]
+    def _grad_names(self, params: set | None) -> list[str]:
+        """Inputs of this run (layout order) among ``params`` (None or empty: all).
+
+        In the Boltzmann mode a request for cosmological parameters is logged once: their
+        derivatives are not computed here (finite differences in GradMinimize).
+        """
+        names = [name for name in self._layout.names if not params or name in params]
+        if self._tabulated and params and not self._fd_logged:
+            cosmological = sorted(p for p in params if p not in PROFILE_PARAMS)
+            if cosmological:
+                self._fd_logged = True
+                self.log.info(
+                    "cosmology: boltzmann: no exact derivatives in %s (they pass through the "
+                    "upstream Boltzmann code); Cl_sz_grad covers %s, and GradMinimize takes "
+                    "finite differences for the rest.", cosmological, names,
+                )
+        return names
 
     def _request(self) -> _Request:
         """The hashable `_Request` of the current requirements."""
-        names = list(INPUT_PARAMS)
+        names = list(self._layout.names)
 
         def indices(requested, params):
             if not requested:
@@ -354,10 +553,25 @@ class SZTheory(Theory):
         return _Request(
             ells=tuple(self._ells.tolist()),
             precision=self._precision,
+            layout=self._layout,
             grad_indices=indices(self._grad_requested, self._grad_params),
             tll_ells=tuple(self._tll_ells.tolist()),
             tll_grad_indices=indices(self._tll_grad_requested, self._tll_grad_params),
         )
+
+    def _upstream(self, params_values_dict: Mapping[str, float]) -> tuple | None:
+        """Boltzmann mode: (CosmoParams, table arrays) from the upstream theory."""
+        if not self._tabulated:
+            return None
+        try:
+            arrays = boltzmann.read_tables(self.provider, self._z_nodes)
+        except (AttributeError, KeyError, ValueError, TypeError) as excpt:
+            raise LoggedError(
+                self.log,
+                "The upstream theory could not give the products of cosmology: boltzmann "
+                "(%s): %s", type(excpt).__name__, excpt,
+            ) from None
+        return boltzmann.upstream_cosmo(params_values_dict, self._upstream_names), arrays
 
     def calculate(self, state: dict, want_derived: bool = True, **params_values_dict: float) -> bool:
         """Fill ``state`` with every requested product (numpy arrays) and the derived params.
@@ -366,26 +580,32 @@ class SZTheory(Theory):
         ----------
         state : dict
             Cobaya's state of this point, filled in place (products in D_ell x 1e12 and
-            its square, see the getters; ``"derived"``: Omega_m and F_sz, dimensionless).
+            its square, see the getters; ``"derived"``: the requested derived parameters).
         want_derived : bool
             Whether to compute the derived parameters.
         **params_values_dict : float
-            The 12 input parameters by name (units of `cobaya_szlite.parameters`).
+            The input parameters by name (units of `cobaya_szlite.parameters`), and in the
+            Boltzmann mode the upstream parameters.
 
         Returns
         -------
         bool
             True; False (zero likelihood) at an unphysical point, with the reason logged.
         """
-        values = to_values(params_values_dict)
+        values = to_values(params_values_dict, self._layout)
+        upstream = self._upstream(params_values_dict)
+        if upstream is not None and not all(np.all(np.isfinite(a)) for a in upstream[1]):
+            self._zero_report(f"{dict(params_values_dict)}",
+                              "the upstream theory gave non-finite H(z), chi(z) or P(k, z)")
+            return False
         if self._evaluate is None:
             self._evaluate = _compiled(self._request())
-        result = self._evaluate(values)
+        result = self._evaluate(values, upstream)
         d_ell = np.asarray(result.d_ell)
         # The engine's in-graph guard gives non-finite C_ell exactly where `validate`
         # (or the profile table) refuses the point; ask for the reason only then.
         if not np.all(np.isfinite(d_ell)):
-            self._report_zero(values, self._ells, params_values_dict, "C_ell")
+            self._report_zero(values, upstream, self._ells, params_values_dict, "C_ell")
             return False
         state["Cl_sz"] = {"ell": self._ells, "1h": d_ell[0], "2h": d_ell[1]}
         if result.d_ell_jacobian is not None:
@@ -402,23 +622,34 @@ class SZTheory(Theory):
             if result.tll_jacobian is not None:
                 tll["dTll"] = np.asarray(result.tll_jacobian)
             if not np.all(np.isfinite(tll["Tll"])):
-                self._report_zero(values, self._tll_ells, params_values_dict, "trispectrum")
+                self._report_zero(values, upstream, self._tll_ells, params_values_dict, "trispectrum")
                 return False
             state["Tll_sz"] = tll
         if want_derived:
-            cosmo, profile = to_pytrees(values)
-            h = float(cosmo.H0) / 100.0
-            omega_m = float(cosmo.omega_b + cosmo.omega_cdm) / h**2
-            state["derived"] = {
-                "Omega_m": omega_m,
-                "F_sz": f_sz(float(cosmo.sigma8), omega_m, float(profile.B), float(cosmo.H0)),
-            }
+            state["derived"] = self._derived(result, params_values_dict)
         return True
 
-    def _report_zero(self, values: np.ndarray, ells: np.ndarray, params_values_dict: dict,
-                     product: str) -> None:
+    def _derived(self, result: _Evaluation, params_values_dict: Mapping[str, float]) -> dict:
+        """The derived parameters this run outputs (Python floats)."""
+        if result.derived is not None:
+            values = dict(zip(DERIVED_PARAMS, np.asarray(result.derived).tolist(), strict=True))
+        else:
+            names = self._upstream_names
+            omega_m = float(params_values_dict[names["Omega_m"]])
+            values = {
+                "Omega_m": omega_m,
+                "F_sz": float(f_sz(params_values_dict[names["sigma8"]], omega_m,
+                                   params_values_dict["B"], params_values_dict[names["H0"]])),
+            }
+        return {name: values[name] for name in self.output_params if name in values}
+
+    def _report_zero(self, values: np.ndarray, upstream: tuple | None, ells: np.ndarray,
+                     params_values_dict: dict, product: str) -> None:
         """Log (rate-limited, default log level) why the point has zero likelihood."""
-        reason, is_setting = non_finite_reason(*to_pytrees(values), ells, self._precision)
+        cosmo, profile = to_pytrees(values, self._layout)
+        if upstream is not None:
+            cosmo = upstream[0]
+        reason, is_setting = non_finite_reason(cosmo, profile, ells, self._precision)
         self._zero_report(
             f"{dict(params_values_dict)} (non-finite {product})", reason,
             logging.WARNING if is_setting else logging.INFO,
@@ -454,9 +685,9 @@ class SZTheory(Theory):
         Returns
         -------
         dict
-            ``{"ell", "params", "1h", "2h"}``: ``params`` the input names (INPUT_PARAMS
-            order; all of them unless ``Cl_sz_grad: {params: [...]}`` restricted them);
-            ``"1h"``/``"2h"`` (n_ell, n_params) numpy arrays of d (D_ell x 1e12) / d param,
-            per unit of each parameter.
+            ``{"ell", "params", "1h", "2h"}``: ``params`` the input names (input order; all
+            of them unless ``Cl_sz_grad: {params: [...]}`` restricted them; the profile
+            ones only in the Boltzmann mode); ``"1h"``/``"2h"`` (n_ell, n_params) numpy
+            arrays of d (D_ell x 1e12) / d param, per unit of each parameter.
         """
         return self.current_state["Cl_sz_grad"]

@@ -15,6 +15,7 @@ from cobaya.model import get_model
 from cobaya.yaml import yaml_load_file
 
 from cobaya_szlite.mock import FIDUCIAL_PARAMS, write_mock
+from cobaya_szlite.parameters import COSMO_INPUT_NAMES, NORMALISATIONS, REQUIRED_COSMO
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 YAML_DIR = os.path.join(REPO, "yaml")
@@ -59,9 +60,23 @@ def load_yaml(name, test_precision=True, folder=True):
     return info
 
 
+def with_cosmology(params):
+    """``params`` with the fiducial cosmology added for every required cosmological field it
+    does not give under any spelling (SZTheory has no cosmological defaults); sigma8 fixed
+    at the truth unless sigma8 or logA is there."""
+    params = dict(params)
+    for field in REQUIRED_COSMO + NORMALISATIONS:
+        if field == "logA" or any(name in params for name in COSMO_INPUT_NAMES[field]):
+            continue
+        if field == "sigma8" and any(name in params for name in COSMO_INPUT_NAMES["logA"]):
+            continue
+        params[field] = TRUTH[field]
+    return params
+
+
 def simple_info(like_options=None, params=None, theory_options=None):
     """Input dict: SZTheory + TSZBandpowers on the test mock (diag(sigma^2) covariance),
-    sigma8 sampled."""
+    sigma8 sampled (or ``params``), the rest of the cosmology fixed at the truth."""
     like = {"data_folder": mock_folder(), "bandpowers_file": "bandpowers_noiseless.txt",
             "covariance_file": False}
     like.update(like_options or {})
@@ -70,8 +85,9 @@ def simple_info(like_options=None, params=None, theory_options=None):
     info = {
         "theory": {THEORY: theory},
         "likelihood": {LIKE: like},
-        "params": params
-        or {"sigma8": {"prior": {"min": 0.6, "max": 1.0}, "ref": 0.8102, "latex": r"\sigma_8"}},
+        "params": with_cosmology(
+            params or {"sigma8": {"prior": {"min": 0.6, "max": 1.0}, "ref": 0.8102, "latex": r"\sigma_8"}}
+        ),
     }
     return copy.deepcopy(info)
 

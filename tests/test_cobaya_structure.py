@@ -16,7 +16,7 @@ from cobaya_szlite.parameters import FIDUCIAL_PARAMS, INPUT_PARAMS, d_ell_factor
 PACKAGE = pathlib.Path(cobaya_szlite.__file__).parent
 
 
-@pytest.mark.parametrize("module", ["mock", "parameters", "bandpowers", "zero_likelihood"])
+@pytest.mark.parametrize("module", ["mock", "parameters", "boltzmann", "bandpowers", "zero_likelihood"])
 def test_framework_free_modules_do_not_import_cobaya(module):
     code = f"import cobaya_szlite.{module}, sys; assert 'cobaya' not in sys.modules, sorted(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
@@ -61,18 +61,23 @@ def test_f_sz_written_once():
 
 
 def test_fiducial_defined_once_and_used_everywhere():
-    """SZTheory's defaults, Planck2015TSZ's default fiducial and the packaged mock's truth
-    are the one FIDUCIAL_PARAMS (in INPUT_PARAMS order), which is also the engine's default."""
+    """SZTheory's profile defaults, Planck2015TSZ's default fiducial and the packaged mock's
+    truth are the one FIDUCIAL_PARAMS (in DEFAULT_LAYOUT order), which is also the engine's
+    default; SZTheory declares no cosmological input (none can leak into another code)."""
     import yaml
     from cobaya_szlite.likelihood import MOCK_DATA_FOLDER
+    from cobaya_szlite.parameters import COSMO_INPUT_NAMES, DEFAULT_LAYOUT, PROFILE_PARAMS
     from cobaya_szlite.theory import SZTheory
 
     defaults = SZTheory.get_modified_defaults(SZTheory.get_defaults())["params"]
-    assert {k: defaults[k]["value"] for k in INPUT_PARAMS} == FIDUCIAL_PARAMS
-    assert list(FIDUCIAL_PARAMS) == list(INPUT_PARAMS)
+    assert {k: defaults[k]["value"] for k in PROFILE_PARAMS} == {k: FIDUCIAL_PARAMS[k] for k in PROFILE_PARAMS}
+    cosmo_names = {name for names in COSMO_INPUT_NAMES.values() for name in names}
+    assert not [k for k in cosmo_names & set(defaults) if not defaults[k].get("derived")]
+    assert list(FIDUCIAL_PARAMS) == list(DEFAULT_LAYOUT.names)
+    assert set(INPUT_PARAMS) >= set(FIDUCIAL_PARAMS)
     truth = yaml.safe_load((pathlib.Path(MOCK_DATA_FOLDER) / "truth.yaml").read_text())["params"]
     assert truth == FIDUCIAL_PARAMS
-    engine_default = dict(zip(INPUT_PARAMS, cobaya_szlite.CosmoParams()[:5] + cobaya_szlite.ProfileParamsA10()))
+    engine_default = dict(zip(DEFAULT_LAYOUT.names, cobaya_szlite.CosmoParams()[:5] + cobaya_szlite.ProfileParamsA10()))
     assert engine_default == FIDUCIAL_PARAMS
     text = "".join(p.read_text() for p in PACKAGE.glob("*.py") if p.name != "parameters.py")
     assert "0.11933" not in text and "5.4807" not in text

@@ -120,9 +120,10 @@ def test_bad_sampler_options(options, message, caplog):
 
 @pytest.mark.slow
 def test_cl_sz_grad_restricted_to_requested_params():
-    """Cl_sz_grad: {params: [...]} gives those columns of the full Jacobian (INPUT_PARAMS
-    order), the union over requests; unknown names are refused."""
-    from cobaya_szlite.parameters import INPUT_PARAMS
+    """Cl_sz_grad: {params: [...]} gives those columns of the full Jacobian (input
+    order: here the class_sz names of DEFAULT_LAYOUT), the union over requests; unknown
+    names are refused."""
+    from cobaya_szlite.parameters import DEFAULT_LAYOUT
 
     model = get_model(simple_info())
     model.add_requirements({"Cl_sz_grad": {"params": ["B", "sigma8"]}})
@@ -134,8 +135,8 @@ def test_cl_sz_grad_restricted_to_requested_params():
     full_model.add_requirements({"Cl_sz_grad": None})
     full_model.logposterior([0.8])
     full = full_model.provider.get_Cl_sz_grad()
-    assert full["params"] == list(INPUT_PARAMS)
-    columns = [list(INPUT_PARAMS).index(p) for p in grad["params"]]
+    assert full["params"] == list(DEFAULT_LAYOUT.names)
+    columns = [list(DEFAULT_LAYOUT.names).index(p) for p in grad["params"]]
     np.testing.assert_allclose(grad["1h"], full["1h"][:, columns], rtol=1e-10, atol=0)
     np.testing.assert_allclose(grad["2h"], full["2h"][:, columns], rtol=1e-10, atol=0)
     with pytest.raises(LoggedError, match="Cl_sz_grad"):
