@@ -188,6 +188,8 @@ def _ingredients(cosmo: CosmoParams, profile, ell, precision, model,
     g = grids(precision)
     component = profile_component(profile)
     ell = jnp.atleast_1d(jnp.asarray(ell, dtype=float))
+    # the backend's fitted box applies only when the engine computes P(k) itself
+    backend_model = model if on_grid is None else None
     if on_grid is None:
         on_grid = engine_grid_cosmology(cosmo, ell, g, model)
     z, chi, e_z = g.z, on_grid.chi, on_grid.e_z
@@ -203,7 +205,7 @@ def _ingredients(cosmo: CosmoParams, profile, ell, precision, model,
     dvol = g.z_weights * (C_KM_S / cosmo.H0 * chi**2 / e_z)
     halo = HaloWeights(dvol, number, bias, on_grid.p_lin)
 
-    valid = physical_mask(cosmo, profile, precision.x_out, model) & jnp.all(ell > 0)
+    valid = physical_mask(cosmo, profile, precision.x_out, backend_model) & jnp.all(ell > 0)
     if component.SELF_SIMILAR:
         prefactor = (component.prefactor_z(z, cosmo, d_a, e_z)[:, None]
                      * component.prefactor_m(g.mass, cosmo, profile)[None, :])

@@ -41,12 +41,13 @@ _COSMO_RULES = (
 )
 
 
-def _backend_rules(model: HaloModel) -> tuple:
-    """The `RULES` of the selected linear-power backend (its fitted box; none for EH98)."""
-    return getattr(linear_power_backend(model), "RULES", ())
+def _backend_rules(model: HaloModel | None) -> tuple:
+    """The `RULES` of the selected linear-power backend (its fitted box; none for EH98 or
+    for `model` None: the linear power comes from elsewhere, e.g. a Boltzmann code's tables)."""
+    return () if model is None else getattr(linear_power_backend(model), "RULES", ())
 
 
-def physical_mask(cosmo: CosmoParams, profile, x_out: float, model: HaloModel = HaloModel()) -> jax.Array:
+def physical_mask(cosmo: CosmoParams, profile, x_out: float, model: HaloModel | None = HaloModel()) -> jax.Array:
     """Traced boolean: True where every parameter is inside its allowed range.
 
     Parameters
@@ -56,8 +57,9 @@ def physical_mask(cosmo: CosmoParams, profile, x_out: float, model: HaloModel = 
         Parameters of a registered profile (its component's `RULES` apply).
     x_out : float
         Static truncation radius (some profile rules depend on it).
-    model : HaloModel, optional
-        Static: the linear-power backend's fitted box (its `RULES`) applies too.
+    model : HaloModel or None, optional
+        Static: the linear-power backend's fitted box (its `RULES`) applies too; None:
+        no backend (the tabulated path).
 
     Returns
     -------
