@@ -74,7 +74,7 @@ def engine_times(repeats):
     cosmo, prof = sz.CosmoParams(), sz.ProfileParamsA10()
 
     def jitter(tree):
-        return type(tree)(*(v * (1 + 1e-3 * rng.standard_normal()) for v in tree))
+        return jax.tree_util.tree_map(lambda v: v * (1 + 1e-3 * rng.standard_normal()), tree)
 
     def total(c, p):
         one, two = sz.cl_yy(c, p, ELL)
@@ -90,9 +90,9 @@ def engine_times(repeats):
     results = {}
     results["forward (1h+2h, 30 ells)"] = median_time(
         lambda: jax.block_until_ready(fwd(jitter(cosmo), jitter(prof))), repeats)
-    results["value + gradient (12 params)"] = median_time(
+    results["value + gradient (15 params)"] = median_time(
         lambda: jax.block_until_ready(val_grad(jitter(cosmo), jitter(prof))), repeats)
-    results["jacfwd (30 x 12)"] = median_time(
+    results["jacfwd (30 x 15)"] = median_time(
         lambda: jax.block_until_ready(jac(jitter(cosmo), jitter(prof))), repeats)
     per_batch = median_time(
         lambda: jax.block_until_ready(
