@@ -56,7 +56,7 @@ from jax.typing import ArrayLike
 from ..background import h_of
 from ..constants import T_CMB
 from ..params import CosmoParams
-from .bartlett23 import _clipped_k_h, log_correction, transfer_no_wiggle
+from .bartlett23 import fit_wavenumbers, log_correction, transfer_no_wiggle
 from .sigma import sigma8_normalised
 
 __all__ = [
@@ -307,7 +307,7 @@ def power(cosmo: CosmoParams, k: ArrayLike, a: ArrayLike = 1.0, as9: ArrayLike =
     """
     om, ob, h = _fit_parameters(cosmo)
     k = jnp.asarray(k, dtype=float)
-    ln_k, k_fit, ln_k_fit = _clipped_k_h(k, h)
+    ln_k, k_fit, ln_k_fit = fit_wavenumbers(k, h)
     ln_amplitude = (jnp.log(2.0 * jnp.pi**2 * 1e-9 * as9) + 2.0 * jnp.log(2.0 * _C_OVER_H100**2 / (5.0 * om))
                     + (1.0 - cosmo.n_s) * jnp.log(_K_PIVOT) - 4.0 * jnp.log(h))
     ln_shape = (
