@@ -256,9 +256,17 @@ def _inside(value, lo, hi):
     return (value >= lo) & (value <= hi)
 
 
+_DEFINITIONS = {
+    "Omega_m": ", Omega_m = (omega_b + omega_cdm) / h^2",
+    "Omega_b": ", Omega_b = omega_b / h^2",
+    "h": ", h = H0 / 100",
+}
+
+
 def _box_rule(label: str, of):
     lo, hi = BOX[label]
-    return f"bartlett23 fitted box: {lo} <= {label} <= {hi}", lambda c: _inside(of(c), lo, hi)
+    text = f"bartlett23 fitted box: {lo} <= {label} <= {hi}{_DEFINITIONS.get(label, '')}"
+    return text, lambda c: _inside(of(c), lo, hi)
 
 
 RULES = (

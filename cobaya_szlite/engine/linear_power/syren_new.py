@@ -345,9 +345,17 @@ def _inside(value, edges):
     return (value >= edges[0]) & (value <= edges[1])
 
 
+_DEFINITIONS = {
+    "Omega_m": ", Omega_m = (omega_b + omega_cdm + m_nu / 93.14 eV) / h^2",
+    "Omega_b": ", Omega_b = omega_b / h^2",
+    "h": ", h = H0 / 100",
+}
+
+
 def _rule(label: str, of):
     lo, hi = BOX[label]
-    return f"syren_new fitted box: {lo} <= {label} <= {hi}", lambda c: _inside(of(c), (lo, hi))
+    text = f"syren_new fitted box: {lo} <= {label} <= {hi}{_DEFINITIONS.get(label, '')}"
+    return text, lambda c: _inside(of(c), (lo, hi))
 
 
 def _omega_m(c):
