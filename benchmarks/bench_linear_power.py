@@ -9,7 +9,9 @@ parameters), medians of the repeats, and each divided by the EH98 (sigma8) time 
 in the same process. Warm calls are interleaved round by round over the variants, so a
 slow spell of a shared machine hits all of them alike. The cosmology is the default one
 with m_nu = 0 (inside every backend's fitted box); every call jitters the parameter
-values, so the whole cosmology is recomputed.
+values, so the whole cosmology is recomputed. Cold times include process start-up and
+compilation and vary by tens of percent between runs on a shared machine; compare the warm
+ratios.
 """
 
 import argparse
@@ -141,8 +143,8 @@ def main():
             continue
         w, c = warm[(backend, kind)], cold[(backend, kind)]
         cells = [f"{backend} ({kind})",
-                 f"{w[0] * 1e3:.1f} ms", f"{w[0] / ref_warm[0]:.3f}",
-                 f"{w[1] * 1e3:.1f} ms", f"{w[1] / ref_warm[1]:.3f}"]
+                 f"{w[0] * 1e3:.2f} ms", f"{w[0] / ref_warm[0]:.3f}",
+                 f"{w[1] * 1e3:.2f} ms", f"{w[1] / ref_warm[1]:.3f}"]
         if c is None or ref_cold is None:
             cells += ["n/a"] * 4
         else:

@@ -50,6 +50,7 @@ __all__ = [
     "K_H_MAX",
     "K_H_MIN",
     "RULES",
+    "fit_wavenumbers",
     "log_correction",
     "power_z0",
     "sigma8_from_logA",
@@ -167,8 +168,21 @@ def transfer_zero_baryon(k: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     return transfer_no_wiggle(k, omega_m(cosmo), cosmo.omega_b)
 
 
-def _clipped_k_h(k: jax.Array, h: ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """(ln k, k / h clipped to the fitted range, its logarithm), with one logarithm per k."""
+def fit_wavenumbers(k: jax.Array, h: ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The wavenumbers of the fit with one logarithm per k.
+
+    Parameters
+    ----------
+    k : Array
+        Comoving wavenumber [Mpc^-1].
+    h : array_like
+        H0 / (100 km s^-1 Mpc^-1).
+
+    Returns
+    -------
+    (Array, Array, Array)
+        ln k [ln Mpc^-1], k / h clipped to [K_H_MIN, K_H_MAX] [h Mpc^-1], and its logarithm.
+    """
     ln_k = jnp.log(k)
     k_h = jnp.clip(k / h, K_H_MIN, K_H_MAX)
     ln_k_h = jnp.clip(ln_k - jnp.log(h), math.log(K_H_MIN), math.log(K_H_MAX))
@@ -179,7 +193,7 @@ def _shape(cosmo: CosmoParams, k: jax.Array) -> jax.Array:
     """k^n_s T_zb^2 F, unnormalised [arbitrary units], at k [Mpc^-1]."""
     h = h_of(cosmo)
     wm = omega_m(cosmo)
-    ln_k, k_h, ln_k_h = _clipped_k_h(k, h)
+    ln_k, k_h, ln_k_h = fit_wavenumbers(k, h)
     log_f = log_correction(k_h, wm / h**2, cosmo.omega_b / h**2, h, ln_k_h)
     return jnp.exp(cosmo.n_s * ln_k + log_f) * transfer_no_wiggle(k, wm, cosmo.omega_b) ** 2
 
@@ -242,9 +256,17 @@ def _inside(value, lo, hi):
     return (value >= lo) & (value <= hi)
 
 
+_DEFINITIONS = {
+    "Omega_m": ", Omega_m = (omega_b + omega_cdm) / h^2",
+    "Omega_b": ", Omega_b = omega_b / h^2",
+    "h": ", h = H0 / 100",
+}
+
+
 def _box_rule(label: str, of):
     lo, hi = BOX[label]
-    return f"bartlett23 fitted box: {lo} <= {label} <= {hi}", lambda c: _inside(of(c), lo, hi)
+    text = f"bartlett23 fitted box: {lo} <= {label} <= {hi}{_DEFINITIONS.get(label, '')}"
+    return text, lambda c: _inside(of(c), lo, hi)
 
 
 RULES = (

@@ -56,7 +56,7 @@ from jax.typing import ArrayLike
 from ..background import h_of
 from ..constants import T_CMB
 from ..params import CosmoParams
-from .bartlett23 import _clipped_k_h, log_correction, transfer_no_wiggle
+from .bartlett23 import fit_wavenumbers, log_correction, transfer_no_wiggle
 from .sigma import sigma8_normalised
 
 __all__ = [
@@ -307,7 +307,7 @@ def power(cosmo: CosmoParams, k: ArrayLike, a: ArrayLike = 1.0, as9: ArrayLike =
     """
     om, ob, h = _fit_parameters(cosmo)
     k = jnp.asarray(k, dtype=float)
-    ln_k, k_fit, ln_k_fit = _clipped_k_h(k, h)
+    ln_k, k_fit, ln_k_fit = fit_wavenumbers(k, h)
     ln_amplitude = (jnp.log(2.0 * jnp.pi**2 * 1e-9 * as9) + 2.0 * jnp.log(2.0 * _C_OVER_H100**2 / (5.0 * om))
                     + (1.0 - cosmo.n_s) * jnp.log(_K_PIVOT) - 4.0 * jnp.log(h))
     ln_shape = (
@@ -345,9 +345,17 @@ def _inside(value, edges):
     return (value >= edges[0]) & (value <= edges[1])
 
 
+_DEFINITIONS = {
+    "Omega_m": ", Omega_m = (omega_b + omega_cdm + m_nu / 93.14 eV) / h^2",
+    "Omega_b": ", Omega_b = omega_b / h^2",
+    "h": ", h = H0 / 100",
+}
+
+
 def _rule(label: str, of):
     lo, hi = BOX[label]
-    return f"syren_new fitted box: {lo} <= {label} <= {hi}", lambda c: _inside(of(c), (lo, hi))
+    text = f"syren_new fitted box: {lo} <= {label} <= {hi}{_DEFINITIONS.get(label, '')}"
+    return text, lambda c: _inside(of(c), (lo, hi))
 
 
 def _omega_m(c):
