@@ -413,3 +413,18 @@ def test_camb_tsz_yaml_builds_and_writes_the_cosmology_once(tabulated_engine):
     derived = dict(zip(model.parameterization.derived_params(), result.derived))
     assert derived["sigma8"] == pytest.approx(0.81, abs=0.02)
     assert derived["Omega_m"] == derived["omegam"]
+
+
+def test_engine_mode_warns_next_to_a_parameter_agnostic_theory(caplog):
+    """A theory that takes only unassigned parameters (as Cobaya's classy) would not get
+    SZTheory's cosmology: warned at initialisation, naming the Boltzmann mode."""
+    from cobaya.theory import Theory
+
+    class _Agnostic(Theory):
+        def get_allow_agnostic(self):
+            return True
+
+    info = _info({**CLASS_SZ_COSMO, "sigma8": 0.8102, "its_own_param": 1.0})
+    info["theory"]["agnostic"] = {"external": _Agnostic}
+    get_model(info)
+    assert "cosmology: boltzmann" in caplog.text and "agnostic" in caplog.text
