@@ -249,7 +249,7 @@ def input_layout(names: Iterable[str], cosmology: bool = True) -> InputLayout:
 
 
 def to_pytrees(values: Sequence[float] | ArrayLike,
-               layout: InputLayout = DEFAULT_LAYOUT) -> tuple[CosmoParams, ProfileParamsA10]:
+               layout: InputLayout = DEFAULT_LAYOUT) -> tuple[CosmoParams | None, ProfileParamsA10]:
     """Split input values (a sequence in ``layout.names`` order) into engine pytrees.
 
     Parameters
@@ -261,8 +261,8 @@ def to_pytrees(values: Sequence[float] | ArrayLike,
 
     Returns
     -------
-    (CosmoParams, ProfileParamsA10)
-        CosmoParams is None for a layout without cosmological inputs (Boltzmann mode).
+    (CosmoParams or None, ProfileParamsA10)
+        None for a layout without cosmological inputs (Boltzmann mode).
     """
     n_cosmo = len(layout.cosmo)
     profile = ProfileParamsA10(*(values[i] for i in range(n_cosmo, n_cosmo + len(layout.profile))))

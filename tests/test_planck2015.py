@@ -23,8 +23,10 @@ from cobaya_fixtures import (
     PLANCK_FOLDER,
     TEST_PRECISION,
     THEORY,
+    TRUTH,
     YAML_DIR,
     needs_planck_data,
+    with_cosmology,
 )
 
 pytestmark = needs_planck_data
@@ -41,10 +43,10 @@ def info(mode, **options):
     return {
         "theory": {THEORY: {"precision": dict(PRECISION)}},
         "likelihood": {LIKE: like},
-        "params": {
+        "params": with_cosmology({
             "sigma8": {"prior": {"min": 0.5, "max": 1.1}, "ref": 0.78, "latex": r"\sigma_8"},
             "omega_cdm": {"prior": {"min": 0.08, "max": 0.2}, "ref": 0.12, "latex": r"\omega_c"},
-        },
+        }),
     }
 
 
@@ -72,9 +74,9 @@ def numpy_loglike(mode, cl_sz, tll=None):
 
 
 def engine_tll(point, ell):
-    """Engine trispectrum in (D_ell x 1e12)^2 at SZTheory defaults updated with ``point``."""
-    params = sz.SZTheory.get_modified_defaults(sz.SZTheory.get_defaults())["params"]
-    values = {k: v["value"] for k, v in params.items() if isinstance(v, dict) and "value" in v}
+    """Engine trispectrum in (D_ell x 1e12)^2 at the fiducial (the values of `info`'s fixed
+    parameters) updated with ``point``."""
+    values = dict(TRUTH)
     values.update({k: v for k, v in point.items() if k in values})
     cosmo = sz.CosmoParams(*(values[k] for k in ("omega_b", "omega_cdm", "H0", "n_s", "sigma8")))
     prof = sz.ProfileParamsA10(

@@ -69,9 +69,11 @@ CAMB_PROBE = {"camb_probe": {"external": lambda _self=None: 0.0,
 
 
 def _camb_results(ombh2, omch2, H0, ns, mnu, sigma8=None, As=None):
-    """CAMB at matched settings (Cobaya's camb defaults: one massive neutrino)."""
+    """CAMB at matched settings (Cobaya's camb defaults: one massive neutrino; no CMB, as
+    Cobaya's camb when only P(k) is requested: WantCls changes CAMB's k sampling and its
+    P(k) by up to 1e-3 on the BAO wiggles)."""
     pars = camb.set_params(ombh2=ombh2, omch2=omch2, H0=H0, ns=ns, mnu=mnu, As=As or 2e-9,
-                           WantTransfer=True)
+                           WantTransfer=True, WantCls=False)
     pars.set_matter_power(redshifts=[0.0], kmax=10.0)
     results = camb.get_results(pars)
     if sigma8 is not None:
@@ -318,9 +320,9 @@ def boltzmann_model(tabulated_engine):
 
 def test_boltzmann_mode_with_camb_reads_upstream(boltzmann_model, tabulated_engine):
     """Boltzmann mode: SZTheory takes only the profile inputs and CAMB's parameters; the
-    tables it builds are CAMB's (chi, H exactly; P_cb against CAMB's own interpolator to
-    1e-3, the cubic z interpolation over the requested nodes), agree with the engine
-    background to BACKGROUND_RTOL, and the derived Omega_m / F_sz use CAMB's values."""
+    tables it builds are CAMB's (chi, H to 1e-12; P_cb of delta_nonu, see below), agree with
+    the engine background to BACKGROUND_RTOL, and the derived Omega_m / F_sz use CAMB's
+    values."""
     model = boltzmann_model
     sztheory = model.theory[THEORY]
     assert set(sztheory.input_params) == set(PROFILE_PARAMS) | {"ombh2", "omch2", "H0", "ns", "mnu"}
@@ -335,16 +337,26 @@ def test_boltzmann_mode_with_camb_reads_upstream(boltzmann_model, tabulated_engi
     z_out, chi, hubble, k, pk = boltzmann.read_tables(model.provider, z)
     reference = _camb_results(**{"ombh2": 0.02242, "omch2": 0.11933, "H0": 67.66, "ns": 0.9665},
                               mnu=0.0, As=1e-10 * np.exp(LOGA))
-    np.testing.assert_allclose(chi, reference.comoving_radial_distance(z), rtol=1e-6)
-    np.testing.assert_allclose(hubble, reference.hubble_parameter(z), rtol=1e-6)
+    np.testing.assert_allclose(chi, reference.comoving_radial_distance(z), rtol=1e-12)
+    np.testing.assert_allclose(hubble, reference.hubble_parameter(z), rtol=1e-12)
     cosmo = sz.CosmoParams(omega_b=0.02242, omega_cdm=0.11933, H0=67.66, n_s=0.9665, sigma8=0.8, m_nu=0.0)
     np.testing.assert_allclose(chi, np.asarray(sz.comoving_distance(z, cosmo)), rtol=BACKGROUND_RTOL)
     np.testing.assert_allclose(hubble, 67.66 * np.asarray(sz.E_z(z, cosmo)), rtol=BACKGROUND_RTOL)
-    direct = camb.get_matter_power_interpolator(
-        reference.Params, zmax=float(z[-1]) + 0.1, kmax=float(k[-1]), nonlinear=False, hubble_units=False,
-        k_hunit=False, var1="delta_nonu", var2="delta_nonu")
-    inside = k <= 10.0
-    np.testing.assert_allclose(pk[:, inside], direct.P(z, k[inside]), rtol=1e-3)
+    # P_cb: Cobaya's interpolator at CAMB's own k nodes is CAMB's spectrum at the same z
+    # (measured 1e-14: identical CAMB settings); between the nodes Cobaya's spline (the
+    # table) and CAMB's own interpolator agree to 1.5e-7 (measured): tolerances 1e-10, 1e-5.
+    pars = reference.Params
+    pars.set_matter_power(redshifts=list(boltzmann.pk_redshifts(z)), kmax=float(k[-1]), nonlinear=False)
+    exact = camb.get_results(pars)
+    k_camb, z_camb, pk_camb = exact.get_linear_matter_power_spectrum(
+        var1="delta_nonu", var2="delta_nonu", hubble_units=False, k_hunit=False)
+    interpolator = model.provider.get_Pk_interpolator(boltzmann.PK_PAIR, nonlinear=False,
+                                                      extrap_kmin=boltzmann.TABLE_K[0] / 10)
+    at_nodes = (k_camb >= k[0]) & (k_camb <= k[-1])
+    np.testing.assert_allclose(interpolator.P(z_camb, k_camb[at_nodes]), pk_camb[:, at_nodes], rtol=1e-10)
+    camb_spline = exact.get_matter_power_interpolator(nonlinear=False, var1="delta_nonu", var2="delta_nonu",
+                                                      hubble_units=False, k_hunit=False)
+    np.testing.assert_allclose(pk, camb_spline.P(z, k), rtol=1e-5)
     if not tabulated_engine:
         # the stand-in is the engine at the upstream cosmology: the name map is right
         upstream = boltzmann.upstream_cosmo(
@@ -413,3 +425,18 @@ def test_camb_tsz_yaml_builds_and_writes_the_cosmology_once(tabulated_engine):
     derived = dict(zip(model.parameterization.derived_params(), result.derived))
     assert derived["sigma8"] == pytest.approx(0.81, abs=0.02)
     assert derived["Omega_m"] == derived["omegam"]
+
+
+def test_engine_mode_warns_next_to_a_parameter_agnostic_theory(caplog):
+    """A theory that takes only unassigned parameters (as Cobaya's classy) would not get
+    SZTheory's cosmology: warned at initialisation, naming the Boltzmann mode."""
+    from cobaya.theory import Theory
+
+    class _Agnostic(Theory):
+        def get_allow_agnostic(self):
+            return True
+
+    info = _info({**CLASS_SZ_COSMO, "sigma8": 0.8102, "its_own_param": 1.0})
+    info["theory"]["agnostic"] = {"external": _Agnostic}
+    get_model(info)
+    assert "cosmology: boltzmann" in caplog.text and "agnostic" in caplog.text
