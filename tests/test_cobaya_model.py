@@ -88,12 +88,12 @@ def test_products_are_numpy_and_python_floats():
     assert type(like.current_state["logp"]) is float
     derived = model.theory[THEORY].current_derived
     h = TRUTH["H0"] / 100
-    omega_m = (TRUTH["omega_b"] + TRUTH["omega_cdm"]) / h**2
+    # total matter today (massive neutrinos included), as the engine's background defines it
+    truth_cosmo = sz.CosmoParams(**{k: TRUTH[k] for k in ("omega_b", "omega_cdm", "H0", "n_s")}, sigma8=0.81)
+    omega_m = float(sz.engine.background.omega_m(truth_cosmo)) / h**2
     assert type(derived["Omega_m"]) is float and derived["Omega_m"] == pytest.approx(omega_m)
     assert derived["F_sz"] == pytest.approx(0.81 * (omega_m / TRUTH["B"]) ** 0.4 * h**-0.21)
     # units: D_ell x 1e12 of the engine's C_ell
-    import cobaya_szlite as sz
-
     cosmo = sz.CosmoParams(*[TRUTH[p] for p in list(TRUTH)[:5]])._replace(sigma8=0.81)
     profile = sz.ProfileParamsA10(*[TRUTH[p] for p in list(TRUTH)[5:]])
     ell = cl_sz["ell"][:3]
