@@ -27,23 +27,19 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from . import engine
-from .engine import CosmoParams, Precision
+from .engine import CosmologyTables, CosmoParams, Precision, cl_yy_tabulated, cl_yy_trispectrum_tabulated
 from .parameters import InputLayout, d_ell_factor, to_pytrees
 
 __all__ = [
     "CLASSY_NAMES",
     "PK_PAIR",
     "TABLE_K",
-    "TABULATED_API",
     "UPSTREAM_NAMES",
-    "TabulatedApiError",
     "d_ell_spectra_tabulated",
     "d_ell_trispectrum_tabulated",
     "pk_redshifts",
     "read_tables",
     "requirements",
-    "tabulated_api",
     "upstream_cosmo",
 ]
 
@@ -77,41 +73,6 @@ TABLE_K: np.ndarray = np.geomspace(1e-4, 50.0, 400)
 #: Largest number of redshifts at which the upstream code computes P(k, z) (it is
 #: interpolated to the engine nodes by the upstream interpolator, cubic in z).
 MAX_PK_REDSHIFTS = 100
-#: Names the engine must export for this mode (the tabulated-cosmology functions).
-TABULATED_API: tuple[str, ...] = (
-    "engine_redshifts",
-    "CosmologyTables",
-    "cl_yy_tabulated",
-    "cl_yy_trispectrum_tabulated",
-)
-
-
-class TabulatedApiError(ImportError):
-    """This engine version lacks the tabulated-cosmology functions of the Boltzmann mode."""
-
-
-def tabulated_api() -> dict[str, Any]:
-    """The engine's tabulated-cosmology functions, by name (`TABULATED_API`).
-
-    Returns
-    -------
-    dict
-        Name -> object from `cobaya_szlite.engine`.
-
-    Raises
-    ------
-    TabulatedApiError
-        Naming the missing ones.
-    """
-    missing = [name for name in TABULATED_API if not hasattr(engine, name)]
-    if missing:
-        raise TabulatedApiError(
-            f"cosmology: boltzmann needs the engine's tabulated-cosmology functions {missing}, "
-            f"which this version of cobaya_szlite.engine does not export"
-        )
-    return {name: getattr(engine, name) for name in TABULATED_API}
-
-
 def pk_redshifts(z: np.ndarray) -> np.ndarray:
     """Redshifts at which the upstream code computes P(k, z): z = 0 and the engine nodes,
     thinned (log-spaced) to at most `MAX_PK_REDSHIFTS`.
@@ -204,7 +165,7 @@ def upstream_cosmo(params: Mapping[str, float], names: Mapping[str, str]) -> Cos
 
 def _tables(arrays) -> Any:
     """The engine's `CosmologyTables` of the arrays of `read_tables` (traced or not)."""
-    return tabulated_api()["CosmologyTables"](*arrays)
+    return CosmologyTables(*arrays)
 
 
 def d_ell_spectra_tabulated(values: ArrayLike, upstream: tuple, ell: ArrayLike, precision: Precision,
@@ -227,7 +188,7 @@ def d_ell_spectra_tabulated(values: ArrayLike, upstream: tuple, ell: ArrayLike, 
     """
     cosmo, arrays = upstream
     _, profile = to_pytrees(values, layout)
-    one_halo, two_halo = tabulated_api()["cl_yy_tabulated"](
+    one_halo, two_halo = cl_yy_tabulated(
         _tables(arrays), cosmo, profile, ell, precision=precision
     )
     to_d = d_ell_factor(ell)
@@ -249,6 +210,6 @@ def d_ell_trispectrum_tabulated(values: ArrayLike, upstream: tuple, ell: ArrayLi
     cosmo, arrays = upstream
     _, profile = to_pytrees(values, layout)
     to_d = d_ell_factor(ell)
-    tll = tabulated_api()["cl_yy_trispectrum_tabulated"](_tables(arrays), cosmo, profile, ell,
+    tll = cl_yy_trispectrum_tabulated(_tables(arrays), cosmo, profile, ell,
                                                          precision=precision)
     return tll * jnp.outer(to_d, to_d)

@@ -48,7 +48,6 @@ __all__ = [
     "derived_values",
     "f_sz",
     "input_layout",
-    "normalisation_functions",
     "to_pytrees",
     "to_values",
 ]
@@ -288,16 +287,6 @@ def to_values(params: Mapping[str, float], layout: InputLayout = DEFAULT_LAYOUT)
     return np.array([params[name] for name in layout.names], dtype=float)
 
 
-def normalisation_functions() -> tuple:
-    """The engine's (sigma8_of, logA_of), each None where this engine version lacks it.
-
-    ``linear_power.sigma8_of(cosmo)`` gives sigma8 of a logA cosmology and
-    ``linear_power.logA_of(cosmo)`` ln(10^10 A_s) of a sigma8 one, with the linear-power
-    backend's A_s relation.
-    """
-    return getattr(_linear_power, "sigma8_of", None), getattr(_linear_power, "logA_of", None)
-
-
 def derived_values(cosmo: CosmoParams, profile: ProfileParamsA10) -> jax.Array:
     """Omega_m, sigma8, logA and F_sz at a point (traceable; `DERIVED_PARAMS` order).
 
@@ -312,17 +301,16 @@ def derived_values(cosmo: CosmoParams, profile: ProfileParamsA10) -> jax.Array:
     -------
     array, shape (4,)
         Omega_m (total matter incl. massive neutrinos, `background.omega_m` / h^2),
-        sigma8, logA = ln(10^10 A_s), F_sz; NaN for logA where the engine has no
-        `logA_of` (sigma8 input).
+        sigma8, logA = ln(10^10 A_s), F_sz (sigma8 and logA from the linear-power
+        backend: `linear_power.sigma8_of`, `linear_power.logA_of`).
     """
-    sigma8_of, logA_of = normalisation_functions()
     h = cosmo.H0 / 100.0
     omega_m = _background.omega_m(cosmo) / h**2
     if cosmo.sigma8 is not None:
         sigma8 = jnp.asarray(cosmo.sigma8, dtype=float)
-        log_a = jnp.nan if logA_of is None else logA_of(cosmo)
+        log_a = _linear_power.logA_of(cosmo)
     else:
-        sigma8 = sigma8_of(cosmo)
+        sigma8 = _linear_power.sigma8_of(cosmo)
         log_a = cosmo.logA
     return jnp.stack([jnp.asarray(v, dtype=float) for v in
                       (omega_m, sigma8, log_a, f_sz(sigma8, omega_m, profile.B, cosmo.H0))])

@@ -54,7 +54,7 @@ from cobaya.theory import Theory
 from cobaya.typing import empty_dict
 
 from . import boltzmann
-from .engine import Precision, PrecisionWarning, make_precision
+from .engine import Precision, PrecisionWarning, engine_redshifts, make_precision
 from .parameters import (
     COSMO_INPUT_NAMES,
     DERIVED_PARAMS,
@@ -69,7 +69,6 @@ from .parameters import (
     derived_values,
     f_sz,
     input_layout,
-    normalisation_functions,
     to_pytrees,
     to_values,
 )
@@ -182,8 +181,6 @@ def _default_params(cosmology: str) -> dict:
     parameters (no cosmological input: see the module docstring)."""
     params = {name: {"value": FIDUCIAL_PARAMS[name], "latex": PARAM_LATEX[name]} for name in PROFILE_PARAMS}
     derived = ("Omega_m", "F_sz") if cosmology == "boltzmann" else DERIVED_PARAMS
-    if normalisation_functions()[1] is None:  # an engine without logA_of: no derived logA
-        derived = tuple(name for name in derived if name != "logA")
     params.update({name: {"derived": True, "latex": PARAM_LATEX[name]} for name in derived})
     return params
 
@@ -289,11 +286,7 @@ class SZTheory(Theory):
             raise LoggedError(self.log, "Unknown key(s) %s in 'boltzmann_names'; allowed: %s.",
                               unknown, list(boltzmann.UPSTREAM_NAMES))
         self._upstream_names = names
-        try:
-            api = boltzmann.tabulated_api()
-        except boltzmann.TabulatedApiError as excpt:
-            raise LoggedError(self.log, "%s.", excpt) from None
-        self._z_nodes = np.asarray(api["engine_redshifts"](self._precision), dtype=float)
+        self._z_nodes = np.asarray(engine_redshifts(self._precision), dtype=float)
         self.log.info(
             "cosmology: boltzmann: the upstream theory (camb or classy) must provide "
             "Pk_interpolator %s (linear, k <= %g/Mpc), Hubble and comoving_radial_distance at "
@@ -341,20 +334,6 @@ class SZTheory(Theory):
             layout = input_layout(names, cosmology=not self._tabulated)
         except InputLayoutError as excpt:
             raise LoggedError(self.log, "%s", excpt) from None
-        sigma8_of, logA_of = normalisation_functions()
-        if layout.normalisation == "logA" and sigma8_of is None:
-            raise LoggedError(
-                self.log,
-                "logA as input needs the engine's A_s normalisation "
-                "(cobaya_szlite.engine.linear_power.sigma8_of), missing from this version: "
-                "give sigma8 instead.",
-            )
-        if logA_of is None and "logA" in self.output_params:
-            raise LoggedError(
-                self.log,
-                "A derived logA needs the engine's A_s normalisation "
-                "(cobaya_szlite.engine.linear_power.logA_of), missing from this version.",
-            )
         if layout != self._layout:
             self._layout = layout
             self._evaluate = None

@@ -1,19 +1,10 @@
 """SZTheory's cosmology: inputs without defaults (nothing leaks into CAMB), the sigma8/logA
 normalisation, m_nu/w0/wa, CAMB spellings, and the Boltzmann-code mode next to CAMB.
-
-Tests that need engine functions other branches add (the A_s normalisation
-``linear_power.sigma8_of``/``logA_of``, the massive-neutrino background
-``background.omega_nu``, the tabulated engine ``cl_yy_tabulated``) say so in their skip
-reason. Where the tabulated engine is missing, the Boltzmann-mode tests install a
-stand-in inside this module only (`tabulated_engine`): it checks the wiring (what
-SZTheory asks CAMB for and passes on), not the tabulated formulas.
 """
 
 import functools
 import logging
-from typing import NamedTuple
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from cobaya.log import LoggedError
@@ -21,20 +12,12 @@ from cobaya.model import get_model
 
 import cobaya_szlite as sz
 from cobaya_szlite import boltzmann
-from cobaya_szlite import engine as sz_engine
 from cobaya_szlite.engine import background
-from cobaya_szlite.parameters import FIDUCIAL_PARAMS, PROFILE_PARAMS, normalisation_functions
+from cobaya_szlite.parameters import FIDUCIAL_PARAMS, PROFILE_PARAMS
 
 from cobaya_fixtures import LIKE, TEST_PRECISION, THEORY, mock_folder
 
 camb = pytest.importorskip("camb")
-
-HAS_SIGMA8_OF, HAS_LOGA_OF = (f is not None for f in normalisation_functions())
-HAS_NU_BACKGROUND = hasattr(background, "omega_nu")
-needs_as_normalisation = pytest.mark.skipif(
-    not (HAS_SIGMA8_OF and HAS_LOGA_OF),
-    reason="needs the engine's linear_power.sigma8_of / logA_of (A_s normalisation)",
-)
 
 #: Cosmology in class_sz names (the fiducial) and in CAMB's names.
 CLASS_SZ_COSMO = {k: FIDUCIAL_PARAMS[k] for k in ("omega_b", "omega_cdm", "H0", "n_s")}
@@ -160,15 +143,11 @@ def test_sigma8_input_gives_engine_derived_values():
     assert derived["Omega_m"] == pytest.approx(omega_m, rel=1e-14)
     assert derived["F_sz"] == pytest.approx(sz.parameters.f_sz(cosmo.sigma8, omega_m, 1.25, cosmo.H0), rel=1e-14)
     assert "sigma8" not in derived
-    if HAS_LOGA_OF:
-        logA = float(sz.engine.linear_power.logA_of(cosmo))
-        assert derived["logA"] == pytest.approx(logA, rel=1e-12)
-        assert 2.5 < derived["logA"] < 3.5
-    else:
-        assert "logA" not in derived
+    logA = float(sz.engine.linear_power.logA_of(cosmo))
+    assert derived["logA"] == pytest.approx(logA, rel=1e-12)
+    assert 2.5 < derived["logA"] < 3.5
 
 
-@needs_as_normalisation
 def test_logA_input_gives_sigma8_derived_and_round_trips():
     """logA as input: the derived sigma8 is the engine's sigma8_of, and taking it back as
     the input (sigma8 model) gives the same C_ell and logA (1e-8: one normalisation
@@ -192,8 +171,6 @@ def test_logA_input_gives_sigma8_derived_and_round_trips():
 def test_cl_sz_grad_exact_in_new_inputs(normalisation):
     """Cl_sz_grad in the normalisation, m_nu, w0, wa against central finite differences of
     Cl_sz (step 1e-4 of each value's scale: truncation ~1e-8 relative, far below 1e-5)."""
-    if normalisation == "logA" and not HAS_SIGMA8_OF:
-        pytest.skip("needs the engine's linear_power.sigma8_of (A_s normalisation)")
     names = [normalisation, "m_nu", "w0", "wa"]
     model = get_model(_info({**CLASS_SZ_COSMO, **{n: {"prior": {"min": -3.0, "max": 4.0}} for n in names}}))
     model.add_requirements({"Cl_sz_grad": {"params": names}})
@@ -230,8 +207,6 @@ def test_engine_mode_with_camb_shares_one_cosmology(mnu):
     """camb + SZTheory in one model: no "Both As and sigma8" error; both read the one
     sigma8 and the CAMB-named cosmology; Omega_m agrees with CAMB's omegam to
     BACKGROUND_RTOL and CAMB's sigma8 is the input one."""
-    if mnu and not HAS_NU_BACKGROUND:
-        pytest.skip("needs the engine's massive-neutrino background (background.omega_nu)")
     model = _engine_camb_model(mnu)
     sztheory, camb_theory = model.theory[THEORY], model.theory["camb"]
     assert {"sigma8", "ombh2", "omch2", "H0", "ns", "mnu"} <= set(sztheory.input_params)
@@ -243,7 +218,6 @@ def test_engine_mode_with_camb_shares_one_cosmology(mnu):
     assert model.provider.get_CAMBdata().get_sigma8_0() == pytest.approx(0.8102, rel=1e-6)
 
 
-@needs_as_normalisation
 def test_engine_mode_logA_with_camb_sigma8_agrees_to_backend_accuracy():
     """logA read by SZTheory, As = 1e-10 e^logA by CAMB: SZTheory's derived sigma8 agrees with
     CAMB's to the default (EH98) backend's accuracy, SIGMA8_EH98_RTOL."""
@@ -269,41 +243,6 @@ def test_class_sz_spelling_next_to_camb_is_refused(caplog):
 # --- Boltzmann mode -------------------------------------------------------------------------
 
 
-class _StandInTables(NamedTuple):
-    z: jnp.ndarray
-    chi: jnp.ndarray
-    hubble: jnp.ndarray
-    k: jnp.ndarray
-    pk_cb: jnp.ndarray
-
-
-def _stand_in_redshifts(precision):
-    return np.geomspace(precision.z_min, precision.z_max, precision.n_z)
-
-
-def _stand_in_cl(tables, cosmo, profile, ell, precision, model=None):
-    """The engine's cl_yy at the upstream cosmology (its sigma8); the tables enter only
-    through a zero term, so that they are traced."""
-    one_halo, two_halo = sz.cl_yy(cosmo, profile, ell, precision=precision)
-    touch = 0.0 * (jnp.sum(tables.pk_cb) + jnp.sum(tables.chi) + jnp.sum(tables.hubble))
-    return one_halo + touch, two_halo
-
-
-@pytest.fixture(scope="module")
-def tabulated_engine():
-    """The engine's tabulated API, or a stand-in where this version lacks it (True: real)."""
-    real = all(hasattr(sz_engine, name) for name in boltzmann.TABULATED_API)
-    if real:
-        yield True
-        return
-    patch = pytest.MonkeyPatch()
-    for name, value in (("engine_redshifts", _stand_in_redshifts), ("CosmologyTables", _StandInTables),
-                        ("cl_yy_tabulated", _stand_in_cl), ("cl_yy_trispectrum_tabulated", None)):
-        patch.setattr(sz_engine, name, value, raising=False)
-    yield False
-    patch.undo()
-
-
 BOLTZMANN_PARAMS = {**CAMB_COSMO, "logA": {"prior": {"min": 2.5, "max": 3.5}, "drop": True},
                     "As": "lambda logA: 1e-10*np.exp(logA)",
                     "B": {"prior": {"min": 1.0, "max": 2.0}},
@@ -311,14 +250,14 @@ BOLTZMANN_PARAMS = {**CAMB_COSMO, "logA": {"prior": {"min": 2.5, "max": 3.5}, "d
 
 
 @pytest.fixture(scope="module")
-def boltzmann_model(tabulated_engine):
+def boltzmann_model():
     """camb + SZTheory (cosmology: boltzmann), cosmology once in CAMB names; mnu = 0 so that
     the engine-background comparison also holds without massive-neutrino physics."""
     params = {**BOLTZMANN_PARAMS, "mnu": 0.0}
     return get_model(_info(params, {"cosmology": "boltzmann"}, camb_theory=True))
 
 
-def test_boltzmann_mode_with_camb_reads_upstream(boltzmann_model, tabulated_engine):
+def test_boltzmann_mode_with_camb_reads_upstream(boltzmann_model):
     """Boltzmann mode: SZTheory takes only the profile inputs and CAMB's parameters; the
     tables it builds are CAMB's (chi, H to 1e-12; P_cb of delta_nonu, see below), agree with
     the engine background to BACKGROUND_RTOL, and the derived Omega_m / F_sz use CAMB's
@@ -357,16 +296,6 @@ def test_boltzmann_mode_with_camb_reads_upstream(boltzmann_model, tabulated_engi
     camb_spline = exact.get_matter_power_interpolator(nonlinear=False, var1="delta_nonu", var2="delta_nonu",
                                                       hubble_units=False, k_hunit=False)
     np.testing.assert_allclose(pk, camb_spline.P(z, k), rtol=1e-5)
-    if not tabulated_engine:
-        # the stand-in is the engine at the upstream cosmology: the name map is right
-        upstream = boltzmann.upstream_cosmo(
-            {"ombh2": 0.02242, "omch2": 0.11933, "H0": 67.66, "ns": 0.9665, "mnu": 0.0,
-             "sigma8": derived["sigma8"]}, boltzmann.UPSTREAM_NAMES)
-        one_halo, two_halo = sz.cl_yy(upstream, sz.ProfileParamsA10(), model.provider.get_Cl_sz()["ell"],
-                                      precision=sz.Precision(**TEST_PRECISION))
-        ell = model.provider.get_Cl_sz()["ell"]
-        np.testing.assert_allclose(model.provider.get_Cl_sz()["1h"],
-                                   np.asarray(one_halo) * sz.parameters.d_ell_factor(ell), rtol=1e-10)
 
 
 def test_boltzmann_mode_gradient_profile_exact_cosmology_finite_differences(boltzmann_model, caplog):
@@ -391,7 +320,7 @@ def test_boltzmann_mode_gradient_profile_exact_cosmology_finite_differences(bolt
         assert grad[j] == pytest.approx(fd, rel=1e-4, abs=1e-6)
 
 
-def test_boltzmann_mode_without_upstream_theory_is_refused(tabulated_engine, caplog):
+def test_boltzmann_mode_without_upstream_theory_is_refused(caplog):
     """cosmology: boltzmann with no Boltzmann code in the run: LoggedError naming the missing
     requirement, after SZTheory's log line listing what it needs."""
     caplog.set_level(logging.INFO)
@@ -401,14 +330,14 @@ def test_boltzmann_mode_without_upstream_theory_is_refused(tabulated_engine, cap
     assert "Pk_interpolator" in caplog.text and "not provided" in caplog.text
 
 
-def test_boltzmann_mode_refuses_unknown_upstream_name_key(tabulated_engine, caplog):
+def test_boltzmann_mode_refuses_unknown_upstream_name_key(caplog):
     with pytest.raises(LoggedError):
         get_model(_info({**BOLTZMANN_PARAMS, "mnu": 0.06},
                         {"cosmology": "boltzmann", "boltzmann_names": {"omega_bb": "x"}}, camb_theory=True))
     assert "omega_bb" in caplog.text
 
 
-def test_camb_tsz_yaml_builds_and_writes_the_cosmology_once(tabulated_engine):
+def test_camb_tsz_yaml_builds_and_writes_the_cosmology_once():
     """yaml/camb_tsz.yaml: camb + SZTheory (Boltzmann mode) + the mock likelihood build one
     model; every cosmological parameter reaches CAMB only (SZTheory reads CAMB's values as
     requirements), and a point at the reference is finite with Omega_m = CAMB's omegam."""
@@ -449,12 +378,10 @@ def test_engine_mode_warns_next_to_a_parameter_agnostic_theory(caplog):
 BOLTZMANN_VS_ENGINE_RTOL = {"1h": 0.03, "2h": 0.05}
 
 
-def test_boltzmann_mode_cl_close_to_engine_mode(boltzmann_model, tabulated_engine):
+def test_boltzmann_mode_cl_close_to_engine_mode(boltzmann_model):
     """With the engine's tabulated formulas, Cl_sz from CAMB's cosmology is within
     BOLTZMANN_VS_ENGINE_RTOL of the engine mode's at CAMB's sigma8 (the same halo model;
     the difference is the linear P(k) backend)."""
-    if not tabulated_engine:
-        pytest.skip("needs the engine's tabulated formulas (cl_yy_tabulated)")
     model = boltzmann_model
     result = model.logposterior({"logA": LOGA, "B": 1.25})
     derived = dict(zip(model.parameterization.derived_params(), result.derived))
