@@ -35,10 +35,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .engine import Precision, cl_yy_covariance
+from .engine.background import omega_m
 from .parameters import (
     FIDUCIAL_COSMO,
     FIDUCIAL_PARAMS,
     FIDUCIAL_PROFILE,
+    OPTIONAL_COSMO,
     d_ell_factor,
     d_ell_spectra,
     to_values,
@@ -188,8 +190,10 @@ def write_mock(out: str | os.PathLike, precision: Precision = Precision()) -> np
         f"# Engine commit when generated: {_git_commit()}",
         "params:  # SZTheory input parameters (class_sz names)",
         *[f"  {name}: {v!r}" for name, v in FIDUCIAL_PARAMS.items()],
-        "derived:",
-        f"  Omega_m: {(FIDUCIAL_COSMO.omega_b + FIDUCIAL_COSMO.omega_cdm) / (FIDUCIAL_COSMO.H0 / 100) ** 2!r}",
+        "optional:  # SZTheory's values for the optional cosmological inputs (not written above)",
+        *[f"  {name}: {v!r}" for name, v in OPTIONAL_COSMO.items()],
+        "derived:  # Omega_m includes the massive neutrinos",
+        f"  Omega_m: {float(omega_m(FIDUCIAL_COSMO)) / (FIDUCIAL_COSMO.H0 / 100) ** 2!r}",
         "precision:  # engine Precision used",
         *[f"  {k}: {value(v)}" for k, v in precision._asdict().items()],
         f"n_bins: {N_BINS}",
