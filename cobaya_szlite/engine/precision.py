@@ -79,7 +79,7 @@ class Precision(NamedTuple):
     =======  =======  ==============  ==============
     z_min    0.005    [1e-6, 0.1]     [1e-6, 0.01]
     z_max    3        [1, 100]        [3, 100]
-    m_min    1e10     [1e5, 1e13]     [1e5, 1e11]
+    m_min    1e10     [1e5, 1e14]     [1e5, 1e11]
     m_max    5e15     [1e15, 1e20]    [5e15, 1e20]
     x_out    inf      [1, inf]        [1, inf]
     n_z      61       [21, 4001]      [41, 4001]
@@ -143,11 +143,12 @@ PRECISION_LIMITS: dict[str, _Limit] = {
                     "z_max = 1 misses 43% of C_1h at ell = 1e4; 2 misses 6% of C_2h at "
                     "ell = 3000; from 3 on C_ell changes by < 0.9% up to ell = 3000; the "
                     "growth solver starts at z = 999, and 3 ... 100 agree to 1e-3 there"),
-    "m_min": _Limit(False, (1e5, 1e13), (1e5, 1e11),
+    "m_min": _Limit(False, (1e5, 1e14), (1e5, 1e11),
                     "below 1e5 Msun the sigma(M) quadrature (k <= 1e3 / Mpc) no longer "
                     "resolves the halo scale (m_min = 1e3: C_ell off by 1.3% at ell = 2, "
                     "m_min = 1: by 58%); 1e5 ... 1e10 agree to 2e-3; m_min = 1e13 misses "
-                    "54% of C_2h at ell = 1e4, 1e11 misses 1.6%"),
+                    "54% of C_2h at ell = 1e4, 1e11 misses 1.6%; a cut up to 1e14 is accepted "
+                    "(warned) as a modelling choice, e.g. class_sz's M_min = 5e13 h^-1 Msun"),
     "m_max": _Limit(False, (1e15, 1e20), (5e15, 1e20),
                     "m_max = 1e15 misses 49% of C_1h at ell <= 11 and 2e15 misses 15%; "
                     "5e15 ... 1e20 agree to 4e-3 (no halos above)"),
