@@ -1,0 +1,181 @@
+"""The whole log-posterior of a Cobaya model as one JAX function, where that is possible.
+
+`pure_jax_logpost` recognises the models made only of this package's pure-JAX pieces:
+
+- one theory, `cobaya_szlite.SZTheory` (D_ell from `cobaya_szlite.parameters.d_ell_spectra`
+  at the theory's engine precision);
+- likelihoods `cobaya_szlite.TSZBandpowers` (or subclasses such as `Planck2015TSZ`)
+  with a fixed covariance (`FixedCovariance`): ln L = -r^T Cov^-1 r / 2 with
+  r = data - D^1h - D^2h - sum_k A_k template_k, the same inverse covariance as the
+  likelihood's own `logp`;
+- 1-d uniform and Gaussian priors only, no external priors;
+- every input parameter of those components either sampled itself or fixed (no
+  input defined as a function of sampled parameters).
+
+For such a model it returns x -> ln P(x) = ln prior + sum ln L, with x the sampled
+parameters (Cobaya's order), jit-, grad- and vmap-safe; ln P is -inf outside the prior
+box and where the engine refuses the point (non-finite C_ell), with a zero gradient there.
+Anything else returns None and the reason, and `cobaya_szlite.NUTS` takes the generic path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+if TYPE_CHECKING:
+    from cobaya.model import Model
+
+__all__ = ["finite_or_minus_inf", "pure_jax_logpost"]
+
+JaxFunction = Callable[[jax.Array], jax.Array]
+
+
+def finite_or_minus_inf(function: JaxFunction) -> JaxFunction:
+    """``function`` with non-finite values replaced by -inf and their gradient by zero.
+
+    Parameters
+    ----------
+    function : callable
+        JAX scalar function of one array.
+
+    Returns
+    -------
+    callable
+        Same value where finite; its reverse-mode gradient is that of ``function``
+        there and zero elsewhere (never NaN).
+    """
+
+    @jax.custom_vjp
+    def wrapped(x):
+        value = function(x)
+        return jnp.where(jnp.isfinite(value), value, -jnp.inf)
+
+    def forward(x):
+        value, grad = jax.value_and_grad(function)(x)
+        ok = jnp.isfinite(value) & jnp.all(jnp.isfinite(grad))
+        return jnp.where(ok, value, -jnp.inf), jnp.where(ok, grad, 0.0)
+
+    def backward(grad, cotangent):
+        return (cotangent * grad,)
+
+    wrapped.defvjp(forward, backward)
+    return wrapped
+
+
+def _prior_terms(model: Model) -> tuple[JaxFunction | None, str]:
+    """ln prior(x) for uniform and Gaussian 1-d priors, else (None, reason)."""
+    prior = model.prior
+    if prior.external:
+        return None, f"external prior(s) {[p for p in prior.external]}"
+    lower, upper, mean, std, gauss = [], [], [], [], []
+    for name, pdf in zip(model.parameterization.sampled_params(), prior.pdf):
+        kind = pdf.dist.name
+        if kind == "uniform":
+            a, b = (float(v) for v in pdf.support())
+            lower.append(a), upper.append(b), mean.append(0.0), std.append(1.0), gauss.append(False)
+        elif kind == "norm":
+            lower.append(-np.inf), upper.append(np.inf), gauss.append(True)
+            mean.append(float(pdf.mean())), std.append(float(pdf.std()))
+        else:
+            return None, f"prior of '{name}' is '{kind}' (only uniform and Gaussian are pure JAX)"
+    lower, upper, mean, std = (np.array(v) for v in (lower, upper, mean, std))
+    gauss = np.array(gauss)
+    constant = float(np.sum(np.where(gauss, -np.log(std) - 0.5 * math.log(2 * math.pi),
+                                     -np.log(np.where(gauss, 1.0, upper - lower)))))
+
+    def logprior(x):
+        inside = jnp.all((x >= lower) & (x <= upper))
+        quadratic = -0.5 * jnp.sum(jnp.where(gauss, ((x - mean) / std) ** 2, 0.0))
+        return jnp.where(inside, constant + quadratic, -jnp.inf)
+
+    return logprior, ""
+
+
+def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
+    """ln P(x) of ``model`` as one JAX function, if every component is pure JAX.
+
+    Parameters
+    ----------
+    model : cobaya.model.Model
+        After initialisation (its components' data and precision set).
+
+    Returns
+    -------
+    logpost : callable or None
+        x (n_sampled,) -> ln P (dimensionless scalar; -inf where the posterior is zero).
+    reason : str
+        Why there is no pure-JAX posterior ("" when there is one).
+    """
+    from .bandpowers import FixedCovariance
+    from .likelihood import TSZBandpowers
+    from .parameters import INPUT_PARAMS, d_ell_spectra
+    from .theory import SZTheory
+
+    logprior, reason = _prior_terms(model)
+    if logprior is None:
+        return None, reason
+    theories = list(model.theory.values())
+    if len(theories) != 1 or not isinstance(theories[0], SZTheory):
+        return None, f"theories {list(model.theory)} (needs exactly one SZTheory)"
+    theory = theories[0]
+    precision = getattr(theory, "_precision", None)
+    if precision is None:
+        return None, "SZTheory does not expose its engine precision"
+    for name, like in model.likelihood.items():
+        if not (isinstance(like, TSZBandpowers) and type(like.covariance_model) is FixedCovariance
+                and type(like).logp is TSZBandpowers.logp
+                and type(like)._residual is TSZBandpowers._residual
+                and type(like).model is TSZBandpowers.model):
+            return None, f"likelihood '{name}' is not TSZBandpowers with a fixed covariance"
+    names = list(model.parameterization.sampled_params())
+    param = model.parameterization
+    constants = dict(param.constant_params())
+    dependence = param.sampled_input_dependence()
+    if any(dependence[p] for p in names):
+        return None, "input parameters defined as functions of sampled ones"
+    inputs = set(theory.input_params).union(*(set(like.input_params) for like in model.likelihood.values()))
+    free = sorted(p for p in inputs if p not in names and p not in constants)
+    if free:
+        return None, f"input parameter(s) {free} are neither sampled nor fixed"
+
+    def source(name: str) -> tuple[int, float]:
+        """(index into x, or -1) and the fixed value."""
+        return (names.index(name), 0.0) if name in names else (-1, float(constants[name]))
+
+    theory_index, theory_fixed = zip(*(source(p) for p in INPUT_PARAMS))
+    theory_index, theory_fixed = np.array(theory_index), np.array(theory_fixed)
+    likes = []
+    for like in model.likelihood.values():
+        index, fixed = zip(*(source(p) for p in like._amplitudes)) if like._amplitudes else ((), ())
+        likes.append((np.asarray(like.data.ell, dtype=float), np.asarray(like.data.d, dtype=float),
+                      np.asarray(like.covariance_model.chi2.inverse), np.array(index, dtype=int),
+                      np.array(fixed, dtype=float), np.asarray(like._templates, dtype=float)))
+    all_ell = np.unique(np.concatenate([like[0] for like in likes]))
+    positions = [np.searchsorted(all_ell, like[0]) for like in likes]
+
+    def gather(x, index, fixed):
+        return jnp.where(index >= 0, x[np.maximum(index, 0)], fixed)
+
+    def loglike(x):
+        d_ell = d_ell_spectra(gather(x, theory_index, theory_fixed), jnp.asarray(all_ell), precision)
+        total = 0.0
+        for (_, data, inverse, index, fixed, templates), where in zip(likes, positions):
+            model_d = d_ell[0, where] + d_ell[1, where]
+            if len(index):
+                model_d = model_d + gather(x, index, fixed) @ templates
+            residual = data - model_d
+            total = total - 0.5 * (residual @ inverse @ residual)
+        return total
+
+    def logpost(x):
+        x = jnp.asarray(x)
+        prior = logprior(x)
+        return jnp.where(jnp.isfinite(prior), prior + loglike(x), -jnp.inf)
+
+    return finite_or_minus_inf(logpost), ""
