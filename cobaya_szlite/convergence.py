@@ -116,4 +116,4 @@ def effective_sample_size(chains: Sequence[np.ndarray]) -> np.ndarray:
     if n < 4:
         return np.zeros(chains[0].shape[1])
     stacked = np.stack([c[-n:] for c in chains])
-    return np.asarray(_ess(stacked, chain_axis=0, sample_axis=1), dtype=float)
+    return np.asarray(_ess(stacked, chain_axis=0, sample_axis=1), dtype=float).reshape(stacked.shape[2])

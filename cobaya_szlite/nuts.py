@@ -86,6 +86,10 @@ def _nuts_block(logdensity: Callable, max_doublings: int, n_steps: int) -> Calla
 class NUTS(CovmatSampler):
     """No-U-Turn Sampler with Stan-style warm-up (see the module docstring)."""
 
+    # options that may change when resuming (the chains stay valid)
+    _at_resume_prefer_new = ["max_samples", "Rminus1_stop", "Rminus1_cl_stop", "Rminus1_cl_level",
+                             "output_every", "max_tries", "fast_path", "fd_step"]
+
     # Options (defaults and comments in NUTS.yaml)
     chains: int
     warmup: int
@@ -440,7 +444,7 @@ class NUTS(CovmatSampler):
                 "leapfrog_per_sample": float(np.mean([i[4] for i in gathered])),
                 "seconds": elapsed, "gradient_evaluations": evaluations}
         self.progress.append(info)
-        self.log.info(
+        self.mpi_info(
             "Progress: %d samples per chain, R-1 = %.4g, R-1(cl) = %.4g, min ESS = %.1f (%s), "
             "divergent in this block: %d, acceptance %.2f, %.1f leapfrog steps per sample, %.1f s.",
             info["n_per_chain"], r1, r1_cl, info["min_ess"], self.names[int(np.argmin(ess))],

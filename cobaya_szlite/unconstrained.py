@@ -131,7 +131,7 @@ class Bijection(NamedTuple):
         u = np.asarray(u, dtype=float)
         s = 1.0 / (1.0 + np.exp(-u))
         return np.select([kinds == _INTERVAL, kinds == _LOWER, kinds == _UPPER],
-                         [(b - a) * s * (1.0 - s), np.exp(u), np.exp(u)], np.ones_like(u))
+                         [(b - a) * s * (1.0 - s), np.exp(u), -np.exp(u)], np.ones_like(u))
 
     def to_unconstrained(self, x: ArrayLike) -> np.ndarray:
         """u(x), the inverse of `to_constrained`.
