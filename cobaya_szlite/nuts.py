@@ -8,7 +8,9 @@ when to stop.
 
 Target: the log-posterior of the Cobaya model in the unconstrained coordinates of
 `cobaya_szlite.unconstrained.Bijection` (bounded priors through logit / log maps with
-their log-Jacobian, unbounded ones such as Gaussian priors kept). Two paths give it:
+their log-Jacobian, unbounded ones such as Gaussian priors kept; with
+``transform_bounded: False``, in the parameters themselves, the prior bounds acting as
+walls of zero posterior). Two paths give it:
 
 - generic: ln P and its gradient from the Cobaya model and
   `cobaya_szlite.posterior_gradient.PosteriorGradient` (analytic where the
@@ -105,6 +107,7 @@ class NUTS(CovmatSampler):
     output_every: int
     max_tries: int
     fast_path: bool | None
+    transform_bounded: bool
     finite_differences: bool
     fd_step: float
 
@@ -124,8 +127,11 @@ class NUTS(CovmatSampler):
                 "'finite_differences: True' to use finite differences (2 model evaluations "
                 "per parameter and gradient).", list(self.model.likelihood),
             )
+        bounds = np.array(self.model.prior.bounds(), dtype=float)
+        if not self.transform_bounded:
+            bounds[:, 0], bounds[:, 1] = -np.inf, np.inf  # sample x itself; the prior is the wall
         try:
-            self.bijection = Bijection.from_bounds(self.model.prior.bounds())
+            self.bijection = Bijection.from_bounds(bounds)
         except ValueError as excpt:
             raise LoggedError(self.log, "%s", excpt) from None
         self.n_chains = max(int(self.chains), mpi.size())
@@ -163,6 +169,9 @@ class NUTS(CovmatSampler):
                 isinstance(self.Rminus1_cl_stop, (int, float)) and self.Rminus1_cl_stop > 0):
             raise LoggedError(self.log, "Option 'Rminus1_cl_stop' must be a number > 0 or null; "
                               "got %r.", self.Rminus1_cl_stop)
+        if not isinstance(self.transform_bounded, bool):
+            raise LoggedError(self.log, "Option 'transform_bounded' must be True or False; got %r.",
+                              self.transform_bounded)
         if self.fast_path not in (None, True, False):
             raise LoggedError(self.log, "Option 'fast_path' must be null, True or False; got %r.",
                               self.fast_path)
