@@ -1,6 +1,7 @@
 """Benchmark: effective samples per second, cobaya_szlite.NUTS vs Cobaya's mcmc.
 
-    python benchmarks/bench_sampler.py [--yaml yaml/nuts_mock.yaml] [--seed 1] [--json out.json]
+    python benchmarks/bench_sampler.py [--yaml yaml/nuts_mock.yaml] [--seed 1] [--nuts-max-samples 1000]
+                                       [--json out.json]
 
 Runs both samplers on the model of the YAML (its sampler block is replaced; theory,
 likelihood and params kept) in one process each, to the same stopping rule
@@ -8,7 +9,9 @@ likelihood and params kept) in one process each, to the same stopping rule
 
 - mcmc with the YAML's covmat as its initial proposal (it keeps learning it), as
   yaml/mcmc_mock.yaml runs it; one chain (R-1 across its quarters);
-- NUTS with its options from the YAML (default: 4 chains advanced together on the fast path).
+- NUTS with its options from the YAML (default: 4 chains advanced together on the fast path),
+  stopped at ``--nuts-max-samples`` per chain if R-1 has not stopped it before (the table
+  says whether each run converged; ESS per second is a rate either way).
 
 For each it prints the wall time of ``cobaya.run.run`` (everything a user waits for: model
 set-up, JAX compilation, warm-up or burn-in, sampling), the number of samples kept, the
@@ -70,7 +73,8 @@ def run_sampler(info: dict, which: str) -> dict:
         chains = [c[names].to_numpy(dtype=float) for c in sampler.products()["sample"]]
     ess = effective_sample_size(chains)
     pooled = np.concatenate(chains)
-    return {"sampler": which, "wall_s": wall, "samples": len(pooled), "ess": dict(zip(names, ess.tolist())),
+    return {"sampler": which, "wall_s": wall, "converged": bool(sampler.converged), "samples": len(pooled),
+            "ess": dict(zip(names, ess.tolist())),
             "min_ess": float(ess.min()), "min_ess_per_s": float(ess.min() / wall),
             "mean": dict(zip(names, pooled.mean(0).tolist())), "std": dict(zip(names, pooled.std(0, ddof=1).tolist()))}
 
@@ -79,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--yaml", default=os.path.join(ROOT, "yaml", "nuts_mock.yaml"))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--nuts-max-samples", type=int, default=1000)
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     info = yaml_load_file(args.yaml)
@@ -86,13 +91,15 @@ def main() -> None:
     info.update({"force": True, "debug": False})
     results = []
     for which, block in [("mcmc", _mcmc_block(nuts, args.seed)),
-                         ("NUTS", {"cobaya_szlite.NUTS": {**nuts, **STOP, "seed": args.seed}})]:
+                         ("NUTS", {"cobaya_szlite.NUTS": {**nuts, **STOP, "seed": args.seed,
+                                           "max_samples": args.nuts_max_samples}})]:
         results.append(run_sampler({**info, "sampler": block}, which))
     mcmc, hmc = results
-    print("| sampler | wall time | samples kept | min ESS | min ESS per second |\n|---|---:|---:|---:|---:|")
+    print("| sampler | wall time | converged | samples kept | min ESS | min ESS per second |\n"
+          "|---|---:|---|---:|---:|---:|")
     for r in results:
-        print(f"| {r['sampler']} | {r['wall_s']:.0f} s | {r['samples']} | {r['min_ess']:.0f} "
-              f"| {r['min_ess_per_s']:.2f} |")
+        print(f"| {r['sampler']} | {r['wall_s']:.0f} s | {'yes' if r['converged'] else 'no'} | {r['samples']} "
+              f"| {r['min_ess']:.0f} | {r['min_ess_per_s']:.2f} |")
     print(f"\nNUTS / mcmc, min ESS per second: {hmc['min_ess_per_s'] / mcmc['min_ess_per_s']:.2f}\n")
     print("| param | mcmc mean +- sd | NUTS mean +- sd | (NUTS - mcmc) / sd_mcmc | sd ratio |\n|---|---|---|---:|---:|")
     for name in mcmc["mean"]:

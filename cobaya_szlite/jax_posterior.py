@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["finite_or_minus_inf", "pure_jax_logpost"]
 
 JaxFunction = Callable[[jax.Array], jax.Array]
+#: (module, name) of the one theory class with a pure-JAX posterior.
+_SZ_THEORY = ("cobaya_szlite.theory", "SZTheory")
 
 
 def finite_or_minus_inf(function: JaxFunction) -> JaxFunction:
@@ -115,13 +117,13 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
     from .bandpowers import FixedCovariance
     from .likelihood import TSZBandpowers
     from .parameters import INPUT_PARAMS, d_ell_spectra
-    from .theory import SZTheory
 
     logprior, reason = _prior_terms(model)
     if logprior is None:
         return None, reason
     theories = list(model.theory.values())
-    if len(theories) != 1 or not isinstance(theories[0], SZTheory):
+    # the class itself, named (theory.py is imported by nobody in the package)
+    if len(theories) != 1 or (type(theories[0]).__module__, type(theories[0]).__name__) != _SZ_THEORY:
         return None, f"theories {list(model.theory)} (needs exactly one SZTheory)"
     theory = theories[0]
     precision = getattr(theory, "_precision", None)
