@@ -444,7 +444,7 @@ class NUTS(CovmatSampler):
         gathered = sorted((item for part in mpi.allgather(local) for item in part), key=lambda i: i[0])
         samples = [item[1] for item in gathered]
         r1 = rminus1(samples)
-        r1_cl = rminus1_cl(samples, float(self.Rminus1_cl_level)) if self.Rminus1_cl_stop else 0.0
+        r1_cl = rminus1_cl(samples, float(self.Rminus1_cl_level)) if self.Rminus1_cl_stop else np.nan
         ess = effective_sample_size(samples)
         info = {"n_per_chain": min(len(s) for s in samples), "Rminus1": r1, "Rminus1_cl": r1_cl,
                 "min_ess": float(np.min(ess)), "ess": dict(zip(self.names, ess.tolist())),
