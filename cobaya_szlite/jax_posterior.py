@@ -7,7 +7,10 @@
 - likelihoods `cobaya_szlite.TSZBandpowers` (or subclasses such as `Planck2015TSZ`)
   with a fixed covariance (`FixedCovariance`): ln L = -r^T Cov^-1 r / 2 with
   r = data - D^1h - D^2h - sum_k A_k template_k, the same inverse covariance as the
-  likelihood's own `logp`;
+  likelihood's own `logp`; or `Planck2015TSZ` with ``trispectrum: varying``
+  (`VaryingCovariance`): Cov = G + T / (4 pi f_sky) with the engine trispectrum T
+  (`cobaya_szlite.parameters.d_ell_trispectrum`) at the point, and
+  ln L = -[r^T Cov^-1 r + ln det Cov - ln det G] / 2 (Cholesky);
 - 1-d uniform and Gaussian priors only, no external priors;
 - every input parameter of those components either sampled itself or fixed (no
   input defined as a function of sampled parameters).
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.linalg
 import numpy as np
 
 if TYPE_CHECKING:
@@ -114,9 +118,10 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
     reason : str
         Why there is no pure-JAX posterior ("" when there is one).
     """
-    from .bandpowers import FixedCovariance
+    from .bandpowers import FixedCovariance, VaryingCovariance
     from .likelihood import TSZBandpowers
-    from .parameters import INPUT_PARAMS, d_ell_spectra
+    from .parameters import INPUT_PARAMS, d_ell_spectra, d_ell_trispectrum
+    from .planck2015 import Planck2015TSZ
 
     logprior, reason = _prior_terms(model)
     if logprior is None:
@@ -130,11 +135,15 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
     if precision is None:
         return None, "SZTheory does not expose its engine precision"
     for name, like in model.likelihood.items():
-        if not (isinstance(like, TSZBandpowers) and type(like.covariance_model) is FixedCovariance
+        is_fixed = type(like.covariance_model) is FixedCovariance
+        is_varying = (type(like.covariance_model) is VaryingCovariance
+                   and type(like)._trispectrum is Planck2015TSZ._trispectrum)
+        if not (isinstance(like, TSZBandpowers) and (is_fixed or is_varying)
                 and type(like).logp is TSZBandpowers.logp
                 and type(like)._residual is TSZBandpowers._residual
                 and type(like).model is TSZBandpowers.model):
-            return None, f"likelihood '{name}' is not TSZBandpowers with a fixed covariance"
+            return None, (f"likelihood '{name}' is neither TSZBandpowers with a fixed covariance nor "
+                          "Planck2015TSZ with trispectrum: varying")
     names = list(model.parameterization.sampled_params())
     param = model.parameterization
     constants = dict(param.constant_params())
@@ -155,8 +164,14 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
     likes = []
     for like in model.likelihood.values():
         index, fixed = zip(*(source(p) for p in like._amplitudes)) if like._amplitudes else ((), ())
+        cov_model = like.covariance_model
+        if cov_model.varying:  # (G, 4 pi f_sky, ln det G)
+            covariance = (np.asarray(cov_model.gaussian.cov), 4 * math.pi * cov_model.f_sky,
+                          cov_model.ln_det_gaussian)
+        else:
+            covariance = np.asarray(cov_model.chi2.inverse)
         likes.append((np.asarray(like.data.ell, dtype=float), np.asarray(like.data.d, dtype=float),
-                      np.asarray(like.covariance_model.chi2.inverse), np.array(index, dtype=int),
+                      covariance, np.array(index, dtype=int),
                       np.array(fixed, dtype=float), np.asarray(like._templates, dtype=float)))
     all_ell = np.unique(np.concatenate([like[0] for like in likes]))
     positions = [np.searchsorted(all_ell, like[0]) for like in likes]
@@ -165,14 +180,23 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
         return jnp.where(index >= 0, x[np.maximum(index, 0)], fixed)
 
     def loglike(x):
-        d_ell = d_ell_spectra(gather(x, theory_index, theory_fixed), jnp.asarray(all_ell), precision)
+        values = gather(x, theory_index, theory_fixed)
+        d_ell = d_ell_spectra(values, jnp.asarray(all_ell), precision)
         total = 0.0
-        for (_, data, inverse, index, fixed, templates), where in zip(likes, positions):
+        for (ell, data, covariance, index, fixed, templates), where in zip(likes, positions):
             model_d = d_ell[0, where] + d_ell[1, where]
             if len(index):
                 model_d = model_d + gather(x, index, fixed) @ templates
             residual = data - model_d
-            total = total - 0.5 * (residual @ inverse @ residual)
+            if isinstance(covariance, tuple):
+                gaussian, norm, ln_det_gaussian = covariance
+                cov = gaussian + d_ell_trispectrum(values, jnp.asarray(ell), precision) / norm
+                lower = jnp.linalg.cholesky(cov)  # NaN if not positive definite: ln P = -inf
+                z = jax.scipy.linalg.solve_triangular(lower, residual, lower=True)
+                ln_det = 2.0 * jnp.sum(jnp.log(jnp.diag(lower)))
+                total = total - 0.5 * (z @ z + ln_det - ln_det_gaussian)
+            else:
+                total = total - 0.5 * (residual @ covariance @ residual)
         return total
 
     def logpost(x):

@@ -24,11 +24,13 @@ import pytest
 from cobaya.log import LoggedError
 from cobaya.model import get_model
 from cobaya.run import run
+from cobaya.yaml import yaml_load_file
 
 from cobaya_szlite.convergence import effective_sample_size, rminus1, rminus1_cl
 from cobaya_szlite.unconstrained import Bijection
 
 import nuts_likelihoods as nl
+from cobaya_fixtures import needs_planck_data
 
 SAMPLER = "cobaya_szlite.NUTS"
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -340,22 +342,52 @@ def mock_model():
     return get_model(info)
 
 
-@pytest.mark.slow
-def test_fast_path_logpost_equals_cobaya(mock_model):
-    """The pure-JAX posterior equals the Cobaya model's ln P to 1e-10 (same engine, same inverse
-    covariance) at several points, is -inf outside the prior, and its gradient equals
-    PosteriorGradient's (both exact: forward-mode jacobian of the same D_ell)."""
+def _compare_paths(model, points):
+    """The pure-JAX ln P equals the Cobaya model's to 1e-10 (same engine, same covariance
+    algebra) at ``points``; its gradient equals PosteriorGradient's (both exact derivatives of
+    the same D_ell, forward mode there, reverse mode here: agreement to rounding, 1e-7
+    relative allows for the covariance algebra's conditioning)."""
     from cobaya_szlite.jax_posterior import pure_jax_logpost
     from cobaya_szlite.posterior_gradient import PosteriorGradient
 
-    gradient = PosteriorGradient(mock_model)
-    logpost, reason = pure_jax_logpost(mock_model)
+    gradient = PosteriorGradient(model)
+    logpost, reason = pure_jax_logpost(model)
     assert logpost is not None, reason
     jitted = jax.jit(jax.value_and_grad(logpost))
-    for point in ([0.81, 0.11933, 1.25], [0.75, 0.121, 1.6], [0.9, 0.117, 1.05]):
+    for point in points:
         value, grad = jitted(jnp.asarray(point))
         expected, expected_grad = gradient(np.array(point))
         assert float(value) == pytest.approx(expected, abs=1e-10)
         np.testing.assert_allclose(np.asarray(grad), expected_grad, rtol=1e-7, atol=1e-9)
+    return jitted
+
+
+@pytest.mark.slow
+def test_fast_path_logpost_equals_cobaya(mock_model):
+    """Mock (TSZBandpowers, fixed covariance, uniform + Gaussian priors); -inf with a zero
+    gradient outside the prior."""
+    jitted = _compare_paths(mock_model, ([0.81, 0.11933, 1.25], [0.75, 0.121, 1.6], [0.9, 0.117, 1.05]))
     value, grad = jitted(jnp.asarray([0.81, 0.11933, 2.5]))  # B outside its prior
     assert float(value) == -np.inf and np.all(np.asarray(grad) == 0)
+
+
+@needs_planck_data
+@pytest.mark.slow
+@pytest.mark.parametrize("trispectrum", ["reference", "varying"])
+def test_fast_path_planck_equals_cobaya(trispectrum):
+    """Planck 2015 (foreground templates, A_CN fixed and three amplitudes sampled, B with a
+    Gaussian prior; fixed and parameter-dependent covariance)."""
+    from cobaya_fixtures import PLANCK_FOLDER, TEST_PRECISION
+
+    info = yaml_load_file(os.path.join(os.path.dirname(TESTS), "yaml", "planck2015_mcmc.yaml"))
+    for key in ("sampler", "output"):
+        info.pop(key)
+    info["theory"]["cobaya_szlite.SZTheory"]["precision"] = {**TEST_PRECISION, "z_min": 1e-5, "z_max": 4.0}
+    info["likelihood"]["cobaya_szlite.Planck2015TSZ"].update(data_folder=PLANCK_FOLDER, trispectrum=trispectrum)
+    info["params"]["B"] = {"prior": {"dist": "norm", "loc": 1.25, "scale": 0.1}}
+    model = get_model(info)
+    names = list(model.parameterization.sampled_params())
+    assert {"A_CIB", "A_RS", "A_IR", "B"} <= set(names)
+    base = {"sigma8": 0.78, "omega_cdm": 0.12, "H0": 68.0, "B": 1.25, "A_CIB": 0.66, "A_RS": 0.2, "A_IR": 2.04}
+    moved = {**base, "sigma8": 0.82, "H0": 71.0, "B": 1.4, "A_IR": 1.5}
+    _compare_paths(model, [[p[n] for n in names] for p in (base, moved)])
