@@ -391,3 +391,25 @@ def test_fast_path_planck_equals_cobaya(trispectrum):
     base = {"sigma8": 0.78, "omega_cdm": 0.12, "H0": 68.0, "B": 1.25, "A_CIB": 0.66, "A_RS": 0.2, "A_IR": 2.04}
     moved = {**base, "sigma8": 0.82, "H0": 71.0, "B": 1.4, "A_IR": 1.5}
     _compare_paths(model, [[p[n] for n in names] for p in (base, moved)])
+
+
+@needs_planck_data
+@pytest.mark.slow
+def test_planck_nuts_yaml_takes_the_fast_path():
+    """yaml/planck2015_nuts.yaml (10 parameters: cosmology, foregrounds, B with a Gaussian prior,
+    P0, c500, beta): its model has a pure-JAX posterior equal to Cobaya's, gradient included."""
+    from cobaya_fixtures import PLANCK_FOLDER, TEST_PRECISION
+
+    info = yaml_load_file(os.path.join(os.path.dirname(TESTS), "yaml", "planck2015_nuts.yaml"))
+    assert list(info["sampler"]) == [SAMPLER]
+    for key in ("sampler", "output"):
+        info.pop(key)
+    info["theory"]["cobaya_szlite.SZTheory"]["precision"].update(TEST_PRECISION)
+    info["likelihood"]["cobaya_szlite.Planck2015TSZ"]["data_folder"] = PLANCK_FOLDER
+    model = get_model(info)
+    names = list(model.parameterization.sampled_params())
+    assert len(names) == 10 and {"P0GNFW", "c500", "betaGNFW", "B"} <= set(names)
+    centre = [model.prior.pdf[i].mean() if model.prior.pdf[i].dist.name == "norm" else
+              float(np.mean(model.prior.bounds()[i])) for i in range(len(names))]
+    reference = [float(v) for v in model.prior.reference(random_state=1)]
+    _compare_paths(model, [reference, centre])
