@@ -37,7 +37,7 @@ import os
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -58,12 +58,14 @@ __all__ = ["NUTS"]
 _STATE_EXTENSION = ".nuts.npz"
 
 
-class _Trace:
-    """What one block of NUTS steps returns per chain (numpy arrays over the steps)."""
+class _Trace(NamedTuple):
+    """What one block of NUTS steps returns per chain (numpy arrays over the steps): the
+    positions u (n_steps, n_params), divergent flags, leapfrog steps and acceptance rates."""
 
-    def __init__(self, position: np.ndarray, divergent: np.ndarray, steps: np.ndarray,
-                 acceptance: np.ndarray) -> None:
-        self.position, self.divergent, self.steps, self.acceptance = position, divergent, steps, acceptance
+    position: np.ndarray
+    divergent: np.ndarray
+    steps: np.ndarray
+    acceptance: np.ndarray
 
 
 def _nuts_block(logdensity: Callable, max_doublings: int, n_steps: int) -> Callable:
@@ -116,6 +118,11 @@ class NUTS(CovmatSampler):
     def initialize(self) -> None:
         """Check the options, build the target density and the chains (or resume them)."""
         self._check_options()
+        try:
+            import blackjax  # noqa: F401
+        except ImportError:
+            raise LoggedError(self.log, "cobaya_szlite.NUTS needs BlackJAX: pip install "
+                              "'cobaya_szlite[nuts]' (or pip install blackjax).") from None
         jax.config.update("jax_enable_x64", True)
         self.names = list(self.model.parameterization.sampled_params())
         self.gradient = PosteriorGradient(self.model, fd_step=float(self.fd_step), log=self.log)
