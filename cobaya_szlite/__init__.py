@@ -15,6 +15,7 @@ _COBAYA_CLASSES = {
     "SZTheory": "theory",
     "TSZBandpowers": "likelihood",
     "GradMinimize": "minimize",
+    "NUTS": "nuts",
     "Planck2015TSZ": "planck2015",
 }
 
