@@ -120,7 +120,7 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
     """
     from .bandpowers import FixedCovariance, VaryingCovariance
     from .likelihood import TSZBandpowers
-    from .parameters import INPUT_PARAMS, d_ell_spectra, d_ell_trispectrum
+    from .parameters import d_ell_spectra, d_ell_trispectrum
     from .planck2015 import Planck2015TSZ
 
     logprior, reason = _prior_terms(model)
@@ -131,9 +131,9 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
     if len(theories) != 1 or (type(theories[0]).__module__, type(theories[0]).__name__) != _SZ_THEORY:
         return None, f"theories {list(model.theory)} (needs exactly one SZTheory)"
     theory = theories[0]
-    precision = getattr(theory, "_precision", None)
-    if precision is None:
-        return None, "SZTheory does not expose its engine precision"
+    if theory.tabulated:
+        return None, "SZTheory takes its cosmology from an upstream Boltzmann code (cosmology: boltzmann)"
+    precision, layout = theory.engine_precision, theory.layout
     for name, like in model.likelihood.items():
         is_fixed = type(like.covariance_model) is FixedCovariance
         is_varying = (type(like.covariance_model) is VaryingCovariance
@@ -159,7 +159,7 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
         """(index into x, or -1) and the fixed value."""
         return (names.index(name), 0.0) if name in names else (-1, float(constants[name]))
 
-    theory_index, theory_fixed = zip(*(source(p) for p in INPUT_PARAMS))
+    theory_index, theory_fixed = zip(*(source(p) for p in layout.names))
     theory_index, theory_fixed = np.array(theory_index), np.array(theory_fixed)
     likes = []
     for like in model.likelihood.values():
@@ -181,7 +181,7 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
 
     def loglike(x):
         values = gather(x, theory_index, theory_fixed)
-        d_ell = d_ell_spectra(values, jnp.asarray(all_ell), precision)
+        d_ell = d_ell_spectra(values, jnp.asarray(all_ell), precision, layout)
         total = 0.0
         for (ell, data, covariance, index, fixed, templates), where in zip(likes, positions):
             model_d = d_ell[0, where] + d_ell[1, where]
@@ -190,7 +190,7 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
             residual = data - model_d
             if isinstance(covariance, tuple):
                 gaussian, norm, ln_det_gaussian = covariance
-                cov = gaussian + d_ell_trispectrum(values, jnp.asarray(ell), precision) / norm
+                cov = gaussian + d_ell_trispectrum(values, jnp.asarray(ell), precision, layout) / norm
                 lower = jnp.linalg.cholesky(cov)  # NaN if not positive definite: ln P = -inf
                 z = jax.scipy.linalg.solve_triangular(lower, residual, lower=True)
                 ln_det = 2.0 * jnp.sum(jnp.log(jnp.diag(lower)))

@@ -377,6 +377,22 @@ class SZTheory(Theory):
                     sorted(sum(clashes.values(), [])),
                 )
 
+    @property
+    def engine_precision(self) -> Precision:
+        """The engine `Precision` built from the ``precision`` option (after initialisation)."""
+        return self._precision
+
+    @property
+    def layout(self) -> InputLayout | None:
+        """The `InputLayout` of this run: which input names, in which order (None until
+        Cobaya has assigned the parameters)."""
+        return self._layout
+
+    @property
+    def tabulated(self) -> bool:
+        """True in the Boltzmann-code mode (``cosmology: boltzmann``)."""
+        return self._tabulated
+
     def get_can_provide(self) -> list[str]:
         """The products available through ``provider.get_<name>()``.
 
