@@ -42,6 +42,8 @@ from cobaya.model import Model, get_model
 from cobaya.yaml import yaml_load_file
 from scipy import optimize
 
+from cobaya_szlite.engine.background import omega_nu
+from cobaya_szlite.engine.params import CosmoParams
 from cobaya_szlite.parameters import f_sz
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -115,6 +117,11 @@ class _Profiler:
         self.fixed = {**params.constant_params()}
         self.b_bias = float(self.fixed.get("B", 1.25))
         self.omega_b = float(self.fixed.get("omega_b", 0.02242))
+        # Massive neutrinos (SZTheory's default Sum m_nu = 0.06 eV unless fixed in the YAML)
+        # count in Omega_m and hence in F_sz, as in SZTheory's derived parameters
+        m_nu = float(self.fixed.get("m_nu", CosmoParams._field_defaults["m_nu"]))
+        self.omega_nu = float(omega_nu(CosmoParams(self.omega_b, 0.12, 67.0, 0.96, sigma8=0.8,
+                                                   m_nu=m_nu)))
         bounds = dict(zip(model.prior.params, model.prior.bounds()))
         self.box = {name: tuple(map(float, bounds[name])) for name in ("sigma8", "omega_cdm", "H0")}
         self.amp_bounds = np.array([bounds[name] for name in FREE_AMPLITUDES]).T
@@ -124,7 +131,8 @@ class _Profiler:
 
     def f_sz(self, sigma8: float, omega_cdm: float, h0: float) -> float:
         """F_sz = sigma8 (Omega_m / B)^0.40 h^-0.21 (as SZTheory's derived parameter)."""
-        return f_sz(sigma8, (self.omega_b + omega_cdm) / (h0 / 100) ** 2, self.b_bias, h0)
+        return f_sz(sigma8, (self.omega_b + omega_cdm + self.omega_nu) / (h0 / 100) ** 2,
+                    self.b_bias, h0)
 
     def evaluate(self, sigma8: float, omega_cdm: float, h0: float) -> dict:
         """Best amplitudes and -2 ln L = chi^2 + log-det term at one cosmology."""
@@ -147,7 +155,7 @@ class _Profiler:
         if like.trispectrum == "varying":
             ln_det = 2 * float(np.sum(np.log(np.diag(factor)))) - like.covariance_model.ln_det_gaussian
         return {"sigma8": sigma8, "omega_cdm": omega_cdm, "H0": h0,
-                "Omega_m": (self.omega_b + omega_cdm) / (h0 / 100) ** 2,
+                "Omega_m": (self.omega_b + omega_cdm + self.omega_nu) / (h0 / 100) ** 2,
                 "F_sz": self.f_sz(sigma8, omega_cdm, h0),
                 **dict(zip(FREE_AMPLITUDES, fit.x.tolist())),
                 "chi2": chi2, "lndet": ln_det, "m2lnL": chi2 + ln_det}
@@ -157,7 +165,7 @@ class _Profiler:
 
         Fixed sigma8: free omega_cdm and H0 (their prior box). Fixed F_sz: free sigma8
         and omega_cdm (their prior box), h = [sigma8 (omega_m/B)^0.40 / F_sz]^(1/1.01) with
-        omega_m = omega_b + omega_cdm (exact for this F_sz), kept inside the H0 prior.
+        omega_m = omega_b + omega_cdm + omega_nu (exact for this F_sz), kept inside the H0 prior.
         """
         free = ("omega_cdm", "H0") if name == "sigma8" else ("sigma8", "omega_cdm")
         dependent = "sigma8" if name == "sigma8" else "H0"
@@ -169,7 +177,7 @@ class _Profiler:
             if name == "sigma8":
                 values["sigma8"] = value
             else:
-                omega_m = self.omega_b + values["omega_cdm"]
+                omega_m = self.omega_b + values["omega_cdm"] + self.omega_nu
                 # F_sz = sigma8 (omega_m / B)^0.40 h^-1.01: f_sz at h = 1 (Omega_m = omega_m)
                 ratio = f_sz(values["sigma8"], omega_m, self.b_bias, 100.0) / value
                 values["H0"] = 100 * ratio ** (1 / 1.01)

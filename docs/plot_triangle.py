@@ -4,8 +4,8 @@
                                  [--params sigma8 omega_cdm B F_sz] [--burn 0.3]
 
 Prints mean, standard deviation and (mean - truth)/sigma for every plotted
-parameter. The truth is read from cobaya_szlite/data/mock/truth.yaml (derived
-parameters Omega_m and F_sz are computed from it).
+parameter. The truth is read from cobaya_szlite/data/mock/truth.yaml (Omega_m, massive
+neutrinos included, from its `derived` block; F_sz computed from it).
 """
 
 import argparse
@@ -27,11 +27,12 @@ MOCK_TRUTH = os.path.join(
 
 
 def truth_values(path=MOCK_TRUTH):
-    """Input parameters of the mock plus the derived Omega_m and F_sz."""
+    """Input parameters of the mock plus the derived Omega_m (as written by the mock, massive
+    neutrinos included) and F_sz."""
     with open(path, encoding="utf-8") as stream:
-        params = dict(yaml.safe_load(stream)["params"])
-    h = params["H0"] / 100.0
-    params["Omega_m"] = (params["omega_b"] + params["omega_cdm"]) / h**2
+        truth = yaml.safe_load(stream)
+    params = dict(truth["params"])
+    params["Omega_m"] = float(truth["derived"]["Omega_m"])
     params["F_sz"] = f_sz(params["sigma8"], params["Omega_m"], params["B"], params["H0"])
     return params
 

@@ -32,7 +32,7 @@ with warnings.catch_warnings():
 #: 3% at 18, i.e. its redshift sampling near z_min is not converged; the comparison holds
 #: from ell = 20 on.
 ELL_COMPARED = 20.0
-#: The issue's requirement for the most accurate backend; measured worst 1.2% (ell = 3000).
+#: The required accuracy of the most accurate backend; measured worst 1.2% (ell = 3000).
 RTOL = 0.02
 
 
