@@ -16,7 +16,8 @@ cosmology and redshift (appendix):
     M500c / M200m = alpha + beta ln(M500c / Msun),
         alpha = alpha0 (alpha1 z + alpha2) / (z + alpha2), beta as below,
 
-with the coefficients functions of Omega_m(z) (`_conversion`). This is exactly what
+with the coefficients functions of Omega_m(z) (`_conversion`; the 500c form has a pole at
+z = -alpha2, reached only for Omega_m(z) > 0.69 at z < 0.11, far outside realistic cosmologies). This is exactly what
 pyccl's ``MassFuncBocquet16(mass_def="500c" or "200c", hydro=True)`` evaluates (no
 concentration-based conversion is involved). The engine works on the CDM + baryon field,
 so Omega_m(z) is Omega_cb(z) = Delta_c / Delta_m here (identical for m_nu = 0). The fit
