@@ -39,7 +39,7 @@ SELF_SIMILAR = True
 """y_ell = prefactor u(q) with one u(q) for every mass and redshift."""
 
 MASS_DEFINITION = "500c"
-"""The halo masses this profile takes (M500c; `cl_yy` requires ``HaloModel.mass_definition`` to match)."""
+"""Masses are true M500c [Msun]: the halo model must use the same definition."""
 
 P500_NORM_EV_CM3 = 1.65
 """A10 normalisation of P500 [eV cm^-3] at h70 = 1, E = 1, M = 3e14 h70^-1 Msun."""
