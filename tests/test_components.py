@@ -110,7 +110,8 @@ def _general_y_ell_grid(ell, z, mass, cosmo, profile, precision, d_a, e_z):
                     d_a[:, None, None], e_z[:, None, None])
 
 
-_GENERAL = types.SimpleNamespace(SELF_SIMILAR=False, RULES=gnfw.RULES, y_ell_grid=_general_y_ell_grid)
+_GENERAL = types.SimpleNamespace(SELF_SIMILAR=False, MASS_DEFINITION="500c", RULES=gnfw.RULES,
+                                 y_ell_grid=_general_y_ell_grid)
 
 
 @pytest.mark.slow

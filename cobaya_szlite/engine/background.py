@@ -264,7 +264,7 @@ def Omega_m_z(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
 def Omega_cb_z(z: ArrayLike, cosmo: CosmoParams) -> jax.Array:
     """CDM + baryon density parameter Omega_cb(z) = rho_cb / rho_crit at `z`.
 
-    The halo definitions use it: Delta_m = 500 / Omega_cb(z) is the M500c overdensity
+    The halo definitions use it: Delta_m = Delta_c / Omega_cb(z) (Delta_c = 500 or 200) is the overdensity
     relative to the mean CDM + baryon density (see `halos.delta_mean`).
 
     Parameters

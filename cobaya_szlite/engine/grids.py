@@ -56,7 +56,7 @@ class Grids(NamedTuple):
     z_weights : ndarray, shape (n_z,)
         Simpson weights of Int dz (in ln z, times z).
     mass : ndarray, shape (n_m,)
-        True M500c nodes [Msun], log-spaced over [m_min, m_max].
+        True mass nodes [Msun] in `HaloModel.mass_definition` (M500c by default), log-spaced over [m_min, m_max].
     mass_weights : ndarray, shape (n_m,)
         Simpson weights of Int d ln M.
     sigma : SigmaTable

@@ -123,6 +123,12 @@ class HaloModel(NamedTuple):
     bias : str
         Linear halo bias, a key of `cobaya_szlite.engine.mass_function.BIASES`
         ("tinker10": Tinker et al. 2010).
+    mass_definition : str
+        Spherical-overdensity mass of the whole halo model, a key of
+        `cobaya_szlite.engine.halos.MASS_DEFINITIONS`: "500c" (default) or "200c" (mean
+        density 500 or 200 times rho_crit(z)). The mass grid (`Precision.m_min`,
+        `Precision.m_max`), the mass function and the bias are in this definition, and
+        `cl_yy` refuses a profile whose ``MASS_DEFINITION`` differs (no conversion).
 
     The pressure profile is not named here: it follows the type of the profile
     parameters passed to `cl_yy` (see `cobaya_szlite.engine.profiles`).
@@ -131,6 +137,7 @@ class HaloModel(NamedTuple):
     linear_power: str = "eh98"
     mass_function: str = "tinker08"
     bias: str = "tinker10"
+    mass_definition: str = "500c"
 
 
 jax.tree_util.register_static(HaloModel)

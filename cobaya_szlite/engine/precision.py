@@ -44,7 +44,7 @@ class Precision(NamedTuple):
         a factor 8.5 (ell = 2), 2.2 (ell = 11) and 1.5% (ell = 100) of C_1h
         (class_sz-style analyses use z_min = 1e-5).
     m_min, m_max : float
-        Range of true M500c [Msun] (no h) of the mass integral.
+        Range of true masses [Msun] (no h) of the mass integral, in `HaloModel.mass_definition` (M500c by default).
     x_out : float
         Truncation radius of the pressure profile in units of r500;
         ``math.inf`` integrates the untruncated profile.

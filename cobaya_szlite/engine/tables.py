@@ -227,8 +227,8 @@ def grid_cosmology_from_tables(tables: CosmologyTables, cosmo: CosmoParams, ell:
     z = g.z
     chi = jnp.asarray(tables.chi, dtype=float)
     e_z = jnp.asarray(tables.hubble, dtype=float) / cosmo.H0
-    # 500 rho_crit(z) / rho_cb(z) with H(z) from the tables: rho_cb(z) / rho_crit,0 = Omega_cb(z) E(z)^2.
-    delta_m = 500.0 * e_z**2 / (Omega_cb_z(z, cosmo) * E_z(z, cosmo) ** 2)
+    # rho_crit(z) / rho_cb(z) with H(z) from the tables: rho_cb(z) / rho_crit,0 = Omega_cb(z) E(z)^2.
+    inv_omega_cb = e_z**2 / (Omega_cb_z(z, cosmo) * E_z(z, cosmo) ** 2)
 
     ln_k = jnp.log(jnp.asarray(tables.k, dtype=float))
     ln_k0, dln_k = ln_k[0], (ln_k[-1] - ln_k[0]) / (ln_k.size - 1)
@@ -240,7 +240,7 @@ def grid_cosmology_from_tables(tables: CosmologyTables, cosmo: CosmoParams, ell:
 
     ln_k_limber = jnp.log(ell + 0.5)[None, :] - jnp.log(chi)[:, None]
     p_lin = jnp.exp(_ln_power_at(ln_p, (ln_k_limber - ln_k0) / dln_k))
-    return GridCosmology(chi, e_z, delta_m, ln_sigma, dlnsigma_dlnm, p_lin)
+    return GridCosmology(chi, e_z, inv_omega_cb, ln_sigma, dlnsigma_dlnm, p_lin)
 
 
 @jax.jit

@@ -26,10 +26,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from .background import E_z, comoving_distance, growth_factor
+from .background import E_z, Omega_cb_z, comoving_distance, growth_factor
 from .constants import C_KM_S
 from .grids import Grids, grids
-from .halos import delta_mean
+from .halos import critical_overdensity
 from .linear_power import power_cb_z0
 from .linear_power.sigma import sigma_on_table, sigma_wavenumbers
 from .mass_function import halo_bias_function, mass_function, number_density_factor
@@ -56,8 +56,9 @@ class GridCosmology(NamedTuple):
         Comoving distance chi(z) [Mpc].
     e_z : Array, shape (n_z,)
         E(z) = H(z) / H0 [dimensionless].
-    delta_m : Array, shape (n_z,)
-        Overdensity of M500c relative to the mean matter density, 500 / Omega_m(z).
+    inv_omega_cb : Array, shape (n_z,)
+        rho_crit(z) / rho_cb(z) = 1 / Omega_cb(z): the halo overdensity relative to the mean
+        CDM + baryon density is Delta_m = Delta_c / Omega_cb(z) (`halos.delta_mean`).
     ln_sigma : Array, shape (n_z, n_m)
         ln sigma(M, z) of the CDM+baryon field on the mass grid.
     dlnsigma_dlnm : Array, shape (n_m,) or (n_z, n_m)
@@ -68,7 +69,7 @@ class GridCosmology(NamedTuple):
 
     chi: jax.Array
     e_z: jax.Array
-    delta_m: jax.Array
+    inv_omega_cb: jax.Array
     ln_sigma: jax.Array
     dlnsigma_dlnm: jax.Array
     p_lin: jax.Array
@@ -173,7 +174,7 @@ def engine_grid_cosmology(cosmo: CosmoParams, ell: jax.Array, g: Grids, model: H
     p_lin = p_limber.reshape(k_limber.shape) * (growth**2)[:, None]
     ln_sigma0, dlnsigma_dlnm = sigma_on_table(g.sigma, k_sigma, p_sigma)
     ln_sigma = ln_sigma0[None, :] + jnp.log(growth)[:, None]
-    return GridCosmology(chi, E_z(z, cosmo), delta_mean(z, cosmo), ln_sigma, dlnsigma_dlnm, p_lin)
+    return GridCosmology(chi, E_z(z, cosmo), 1.0 / Omega_cb_z(z, cosmo), ln_sigma, dlnsigma_dlnm, p_lin)
 
 
 def _ingredients(cosmo: CosmoParams, profile, ell, precision, model,
@@ -187,6 +188,7 @@ def _ingredients(cosmo: CosmoParams, profile, ell, precision, model,
     require_x64()
     g = grids(precision)
     component = profile_component(profile)
+    _check_mass_definition(component, profile, model)
     ell = jnp.atleast_1d(jnp.asarray(ell, dtype=float))
     # the backend's fitted box applies only when the engine computes P(k) itself
     backend_model = model if on_grid is None else None
@@ -196,9 +198,9 @@ def _ingredients(cosmo: CosmoParams, profile, ell, precision, model,
     d_a = chi / (1.0 + z)
 
     zz = z[:, None]
-    delta_m = on_grid.delta_m[:, None]
+    delta_m = critical_overdensity(model.mass_definition) * on_grid.inv_omega_cb[:, None]
     number = (
-        mass_function(model)(on_grid.ln_sigma, zz, delta_m, cosmo)
+        mass_function(model)(on_grid.ln_sigma, zz, delta_m, cosmo, jnp.log(g.mass)[None, :], model.mass_definition)
         * (number_density_factor(g.mass, on_grid.dlnsigma_dlnm, cosmo) * g.mass_weights)
     )
     bias = halo_bias_function(model)(on_grid.ln_sigma, zz, delta_m, cosmo)
@@ -217,6 +219,17 @@ def _ingredients(cosmo: CosmoParams, profile, ell, precision, model,
     else:
         terms = GeneralTerms(component.y_ell_grid(ell, z, g.mass, cosmo, profile, precision, d_a, e_z))
     return Ingredients(g, ell, halo, terms, valid)
+
+
+def _check_mass_definition(component, profile, model: HaloModel) -> None:
+    """ValueError (at trace time) unless the profile is defined at `model.mass_definition`."""
+    critical_overdensity(model.mass_definition)
+    declared = getattr(component, "MASS_DEFINITION", None)
+    if declared != model.mass_definition:
+        raise ValueError(
+            f"the {type(profile).__name__} profile is defined at mass definition {declared!r} but "
+            f"HaloModel.mass_definition = {model.mass_definition!r}; they must agree (no conversion is made)"
+        )
 
 
 def _mass_integral(weights, terms, g, power):
@@ -249,7 +262,10 @@ def cl_yy(cosmo: CosmoParams, profile, ell: ArrayLike, precision: Precision = Pr
     precision : Precision, optional
         Static integration settings (a compile-time constant under `jax.jit`).
     model : HaloModel, optional
-        Static choice of linear power, mass function and bias.
+        Static choice of linear power, mass function, bias and mass definition. The
+        profile component's ``MASS_DEFINITION`` must equal ``model.mass_definition``
+        (ValueError at trace time naming both): GNFW profiles are M500c (r500, P500) and
+        are refused with "200c", since no concentration-based mass conversion is made.
 
     Returns
     -------

@@ -23,6 +23,7 @@ from ..constants import RHO_CRIT_100, Y_PER_EV_CM3_MPC
 from ..params import CosmoParams
 
 __all__ = [
+    "MASS_DEFINITION",
     "P500",
     "P500_NORM_EV_CM3",
     "RULES",
@@ -36,6 +37,9 @@ __all__ = [
 
 SELF_SIMILAR = True
 """y_ell = prefactor u(q) with one u(q) for every mass and redshift."""
+
+MASS_DEFINITION = "500c"
+"""Masses are true M500c [Msun]: the halo model must use the same definition."""
 
 P500_NORM_EV_CM3 = 1.65
 """A10 normalisation of P500 [eV cm^-3] at h70 = 1, E = 1, M = 3e14 h70^-1 Msun."""
