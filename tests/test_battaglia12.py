@@ -38,7 +38,8 @@ def _f_quad(k: float, beta: float) -> float:
         return t**2.7 * (1.0 + t) ** -beta * (math.sin(kt) / kt if kt > 1e-6 else 1.0 - kt * kt / 6.0)
 
     pieces = [math.log(1e-12)] + [p for p in (0.0,) if math.log(1e-12) < p < math.log(x_split)] + [math.log(x_split)]
-    head = sum(integrate.quad(in_ln_t, a, b, limit=500, epsabs=0.0, epsrel=1e-11)[0] for a, b in zip(pieces, pieces[1:]))
+    head = sum(integrate.quad(in_ln_t, a, b, limit=500, epsabs=0.0, epsrel=1e-11)[0]
+               for a, b in zip(pieces, pieces[1:]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", integrate.IntegrationWarning)
         tail = integrate.quad(lambda t: t**0.7 * (1.0 + t) ** -beta, x_split, np.inf, weight="sin", wvar=k,
@@ -69,7 +70,7 @@ def test_fourier_derivative_in_beta_matches_the_exact_one():
     error ~1e-7): required 1e-3, the cubic interpolant's derivative error at the table spacing."""
     for beta in (3.3, 4.35, 7.0):
         for k in (1e-3, 0.3, 3.0, 100.0):
-            ours = float(jax.grad(lambda b: battaglia12.b12_fourier(k, b))(beta))
+            ours = float(jax.grad(battaglia12.b12_fourier, argnums=1)(k, beta))
             ref = (_f_quad(k, beta + 1e-3) - _f_quad(k, beta - 1e-3)) / 2e-3
             assert abs(ours / ref - 1) < 1e-3, (beta, k, ours, ref)
 
@@ -104,14 +105,15 @@ def _y_direct(ell, z, mass, cosmo, p, d_a, e_z):
         r200 = (3 * mass / (800 * math.pi * rho_c[i])) ** (1 / 3)                          # Mpc
         p200 = _G * (mass * _MSUN) * 200 * (rho_c[i] * _MSUN / _MPC**3) * f_b / (2 * r200 * _MPC)  # J m^-3
         p_e = p200 / _EV / 1e6 * 2 * 1.76 / (5 * 0.76 + 3)                                # eV cm^-3
-        scale = lambda a, am, az: a * (mass / 1e14) ** am * (1 + zz) ** az  # noqa: E731
-        p0, xc, beta = scale(p.P0, p.alpha_m_P0, p.alpha_z_P0), scale(p.xc, p.alpha_m_xc, p.alpha_z_xc), \
-            scale(p.beta, p.alpha_m_beta, p.alpha_z_beta)
+        p0, xc, beta = (a * (mass / 1e14) ** am * (1 + zz) ** az for a, am, az in (
+            (p.P0, p.alpha_m_P0, p.alpha_z_P0), (p.xc, p.alpha_m_xc, p.alpha_z_xc),
+            (p.beta, p.alpha_m_beta, p.alpha_z_beta)))
         for j in range(mass.size):
             q = (ell + 0.5) * r200[j] / d_a[i]
             u = p0[j] * xc[j] ** 3 * np.array([_f_quad(qq * xc[j], beta[j]) for qq in q])
             # sigma_T/(m_e c^2) 4 pi R^3/d_A^2 P_e u, pressure in eV cm^-3 -> eV m^-3, lengths in m
-            out[i, j] = _SIGMA_T / _ME_C2_EV * 1e6 * 4 * math.pi * (r200[j] * _MPC) ** 3 / (d_a[i] * _MPC) ** 2 * p_e[j] * u
+            out[i, j] = (_SIGMA_T / _ME_C2_EV * 1e6 * 4 * math.pi * (r200[j] * _MPC) ** 3 / (d_a[i] * _MPC) ** 2
+                         * p_e[j] * u)
     return out
 
 

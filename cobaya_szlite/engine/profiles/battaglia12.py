@@ -23,14 +23,15 @@ oscillatory integral into
 
 which the trapezoidal rule in ln s computes to ~exp(-pi^2 / h) (h = 0.1: 1e-40; the integrand is
 analytic in the strip |Im ln s| < pi/2); taking Im of an O(F(0)) number to get O(k F(0)) loses
-digits as k -> 0 (rounding ~1e-16 |J| / (k F): < 1e-10 for k > 1e-3, ~1e-5 at k = 1e-9). F > 0 on the whole table, and the table stores
-H = ln[F(k; beta) / B(3+gamma, beta-3-gamma)] + (3+gamma) ln k (B(a, b) = F(0; beta), the Euler
-beta function), which is smooth: (3+gamma) ln k at small k, a constant at large k (F ~ k^-2.7
-there, from the x^1.7 behaviour of x^2 P at the centre).
+digits as k -> 0 (rounding ~1e-16 |J| / (k F): < 1e-10 for k > 1e-3, ~1e-5 at k = 1e-9).
+F > 0 on the whole table, and the table stores H = ln[F(k; beta) / B(3+gamma, beta-3-gamma)]
++ (3+gamma) ln k (B(a, b) = F(0; beta), the Euler beta function), which is smooth: (3+gamma) ln k
+at small k, a constant at large k (F ~ k^-2.7 there, from the x^1.7 behaviour of x^2 P at the
+centre).
 
 Ranges: the tabulated k = q xc spans [1e-9, 1e6]; below 1e-9 F is held at F(1e-9) (F(0) - F(k)
 is proportional to k^(beta - 2.7)), never reached in practice: ell >= 2 on the hard ranges of
-`Precision` (M >= 1e5 Msun, z <= 100) gives k > 1e-7. beta(M, z) must lie in
+`Precision` (M >= 1e5 Msun, z <= 100) gives k > 5e-7 with the published slopes. beta(M, z) must lie in
 [2.75, 22.7] at every node of the mass and redshift grids. Outside the table y_ell is NaN (so is
 C_ell). The profile is untruncated (F needs beta > 3 + gamma = 2.7 to converge): only
 ``Precision.x_out = inf`` is accepted (ValueError at trace time otherwise).
