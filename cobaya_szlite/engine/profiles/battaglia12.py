@@ -199,14 +199,13 @@ def _h_table() -> np.ndarray:
     return np.log(f) - np_betaln(_MU, beta - _MU)[None, :] + _MU * ln_k[:, None]
 
 
-def _catmull_rom_weights(t: jax.Array) -> jax.Array:
-    """Cubic-convolution (Catmull-Rom) weights of the nodes -1, 0, 1, 2 at fraction t in [0, 1): shape (..., 4)."""
+def _catmull_rom(t: jax.Array) -> tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]]:
+    """Cubic-convolution (Catmull-Rom) weights of the nodes -1, 0, 1, 2 at fraction t, and their t-derivatives."""
     t2 = t * t
     t3 = t2 * t
-    return jnp.stack(
-        [0.5 * (-t3 + 2 * t2 - t), 0.5 * (3 * t3 - 5 * t2 + 2), 0.5 * (-3 * t3 + 4 * t2 + t), 0.5 * (t3 - t2)],
-        axis=-1,
-    )
+    weights = (0.5 * (-t3 + 2 * t2 - t), 0.5 * (3 * t3 - 5 * t2 + 2), 0.5 * (-3 * t3 + 4 * t2 + t), 0.5 * (t3 - t2))
+    slopes = (0.5 * (-3 * t2 + 4 * t - 1), 0.5 * (9 * t2 - 10 * t), 0.5 * (-9 * t2 + 8 * t + 1), 0.5 * (3 * t2 - 2 * t))
+    return weights, slopes
 
 
 def _split(position: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
@@ -215,24 +214,71 @@ def _split(position: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
     return base.astype(jnp.int32), position - base
 
 
-def _beta_part(beta: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
-    """Per-shape terms: v-node, v-weights (..., 4), ln F(0; beta) and the in-table mask."""
+def _interpolate_with_slopes(pos_k: jax.Array, pos_v: jax.Array, slope_k: bool = True,
+                             slope_v: bool = True) -> tuple[jax.Array, jax.Array | None, jax.Array | None]:
+    """H at table positions (pos_k, pos_v) (broadcast) and, when asked, its derivatives in both.
+
+    Each output reads its own copy of the table (H, -H, 2H, undone after the sum): XLA then
+    compiles three independent fused loops, instead of materialising 16 shared reads per point
+    (measured 3x faster for the three outputs together).
+    """
+    ik, tk = _split(pos_k, _N_K)
+    iv, tv = _split(pos_v, _N_V)
+    wk, dwk = _catmull_rom(tk)
+    wv, dwv = _catmull_rom(tv)
+    base = ik * _N_V + iv
+    h_table = _h_table()
+
+    def contract(scale: float, w_k: tuple[jax.Array, ...], w_v: tuple[jax.Array, ...]) -> jax.Array:
+        table = jnp.asarray(scale * h_table).reshape(-1)
+        total = 0.0
+        for a in range(4):
+            row = 0.0
+            for c in range(4):
+                row = row + table.at[base + ((a - 1) * _N_V + c - 1)].get(mode="promise_in_bounds") * w_v[c]
+            total = total + row * w_k[a]
+        return total / scale
+
+    return (contract(1.0, wk, wv), contract(-1.0, dwk, wv) if slope_k else None,
+            contract(2.0, wk, dwv) if slope_v else None)
+
+
+@jax.custom_jvp
+def _interpolate(pos_k: jax.Array, pos_v: jax.Array) -> jax.Array:
+    """Bicubic (Catmull-Rom) interpolation of the H table at positions in node units (broadcast).
+
+    Its JVP computes only the slopes whose tangents are not symbolically zero.
+    """
+    return _interpolate_with_slopes(pos_k, pos_v, False, False)[0]
+
+
+def _interpolate_jvp(primals, tangents):
+    pos_k, pos_v = primals
+    d_k, d_v = tangents
+    zero_k, zero_v = (isinstance(t, jax.custom_derivatives.SymbolicZero) for t in (d_k, d_v))
+    h, hk, hv = _interpolate_with_slopes(pos_k, pos_v, not zero_k, not zero_v)
+    tangent = jnp.zeros_like(h)
+    if not zero_k:
+        tangent = tangent + hk * d_k
+    if not zero_v:
+        tangent = tangent + hv * d_v
+    return h, tangent
+
+
+_interpolate.defjvp(_interpolate_jvp, symbolic_zeros=True)
+
+
+def _beta_part(beta: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Per-shape terms: table position in v, ln F(0; beta), and the in-table mask."""
     v = jnp.log(jnp.maximum(beta - _MU, 1e-300))
-    iv, tv = _split((v - _V0) / _DV, _N_V)
     inside = (v >= _V_MIN) & (v <= _V_MAX)
-    return iv, _catmull_rom_weights(tv), betaln(_MU, jnp.maximum(beta - _MU, 1e-3)), inside
+    return (v - _V0) / _DV, betaln(_MU, jnp.maximum(beta - _MU, 1e-3)), inside
 
 
-def _fourier_from_parts(ln_k: jax.Array, iv: jax.Array, wv: jax.Array, ln_f0: jax.Array) -> jax.Array:
+def _fourier_from_parts(ln_k: jax.Array, pos_v: jax.Array, ln_f0: jax.Array) -> jax.Array:
     """F = exp(H(ln k, v) - mu ln k + ln F(0)); the beta parts broadcast against `ln_k` (NaN above k_max)."""
-    table = jnp.asarray(_h_table()).reshape(-1)
     ln_k_table = jnp.maximum(ln_k, _LN_K_MIN)
-    ik, tk = _split((ln_k_table - _LN_K0) / _DLN_K, _N_K)
-    wk = _catmull_rom_weights(tk)
-    stencil = jnp.asarray((np.arange(-1, 3)[:, None] * _N_V + np.arange(-1, 3)[None, :]).reshape(-1), dtype=jnp.int32)
-    rows = table.at[(ik * _N_V + iv)[..., None] + stencil].get(mode="promise_in_bounds")
-    weights = (wk[..., :, None] * wv[..., None, :]).reshape(wk.shape[:-1] + (16,))
-    h = jnp.sum(rows * weights, axis=-1)
+    h = _interpolate((ln_k_table - _LN_K0) / _DLN_K, pos_v)
     f = jnp.exp(h - _MU * ln_k_table + ln_f0)
     return jnp.where(ln_k <= _LN_K_MAX, f, jnp.nan)
 
@@ -253,8 +299,18 @@ def b12_fourier(k: ArrayLike, beta: ArrayLike) -> jax.Array:
     (tests/test_battaglia12.py, against scipy adaptive quadrature).
     """
     k, beta = jnp.broadcast_arrays(jnp.asarray(k, dtype=float), jnp.asarray(beta, dtype=float))
-    iv, wv, ln_f0, inside = _beta_part(beta)
-    return jnp.where(inside, _fourier_from_parts(jnp.log(k), iv, wv, ln_f0), jnp.nan)
+    pos_v, ln_f0, inside = _beta_part(beta)
+    return jnp.where(inside, _fourier_from_parts(jnp.log(k), pos_v, ln_f0), jnp.nan)
+
+
+def _over_ell(per_halo: jax.Array, ones: jax.Array) -> jax.Array:
+    """(n_z, n_m) -> (n_z, n_m, n_ell) as an outer product with ones.
+
+    Its reverse-mode transpose is then a matrix product (a reduction over ell XLA runs on the
+    materialised cotangent) rather than a reduce that XLA would fuse with the table reads and
+    run without vectorisation (measured 5x slower).
+    """
+    return jnp.einsum("zm,l->zml", per_halo, ones)
 
 
 def y_ell_grid(ell: jax.Array, z: jax.Array, mass: jax.Array, cosmo: CosmoParams, profile: ProfileParamsB12,
@@ -297,7 +353,8 @@ def y_ell_grid(ell: jax.Array, z: jax.Array, mass: jax.Array, cosmo: CosmoParams
     d_a2 = jnp.asarray(d_a)[:, None]
     amplitude = (Y_PER_EV_CM3_MPC * ELECTRON_PRESSURE_FACTOR * 4.0 * jnp.pi * r200**3 / d_a2**2
                  * p200_ev_cm3 * p0 * xc**3)
-    iv, wv, ln_f0, inside = _beta_part(beta)
-    ln_k = jnp.log(jnp.asarray(ell) + 0.5)[None, None, :] + jnp.log(r200 * xc / d_a2)[..., None]
-    transform = _fourier_from_parts(ln_k, iv[..., None], wv[..., None, :], (ln_f0 + jnp.log(amplitude))[..., None])
+    pos_v, ln_f0, inside = _beta_part(beta)
+    ones = jnp.ones(jnp.shape(ell))
+    ln_k = jnp.log(jnp.asarray(ell) + 0.5)[None, None, :] + _over_ell(jnp.log(r200 * xc / d_a2), ones)
+    transform = _fourier_from_parts(ln_k, _over_ell(pos_v, ones), _over_ell(ln_f0 + jnp.log(amplitude), ones))
     return jnp.where(jnp.all(inside), transform, jnp.nan)
