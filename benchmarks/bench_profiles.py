@@ -11,6 +11,7 @@ at M200c where `HaloModel` has a `mass_definition` field.
 """
 
 import argparse
+import math
 import statistics
 import subprocess
 import sys
@@ -56,15 +57,18 @@ print(t1 - t0, t2 - t1, t3 - t2)
 """
 
 
-def median_time(fn, repeats: int) -> float:
-    """Median wall time [s] of `fn()` over `repeats` calls (after one warm-up call)."""
+def median_time(fn, repeats: int) -> tuple[float, float]:
+    """(median, minimum) wall time [s] of `fn()` over `repeats` calls (after one warm-up call).
+
+    The minimum is the better estimate of the cost on an idle machine when others load it.
+    """
     fn()
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return statistics.median(times), min(times)
 
 
 def cold_times(profile: str, n: int) -> tuple[float, float, float]:
@@ -77,8 +81,8 @@ def cold_times(profile: str, n: int) -> tuple[float, float, float]:
     return tuple(statistics.median(col) for col in zip(*runs))
 
 
-def warm_times(profile: str, repeats: int) -> tuple[float, float]:
-    """(forward, value + gradient) [s], medians over jittered calls."""
+def warm_times(profile: str, repeats: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(forward, value + gradient), each (median, minimum) [s] over jittered calls."""
     namespace: dict = {}
     exec(_SETUP.format(n_ell=N_ELL, profile=profile), namespace)
     jax, jnp, sz = namespace["jax"], namespace["jnp"], namespace["sz"]
@@ -99,18 +103,21 @@ def warm_times(profile: str, repeats: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--cold", type=int, default=3)
+    parser.add_argument("--cold", type=int, default=3, help="fresh processes per profile (0: skip the cold column)")
     args = parser.parse_args()
     rows = {}
     for name, expr in _PROFILES.items():
-        rows[name] = warm_times(expr, args.repeats) + cold_times(expr, args.cold)
+        rows[name] = warm_times(expr, args.repeats) + (cold_times(expr, args.cold) if args.cold else (math.nan,) * 3)
     base = rows["A10 (default)"]
-    print(f"{N_ELL} ells, median of {args.repeats} warm calls / {args.cold} fresh processes; ratio to A10 in brackets")
-    print(f"{'profile':20s} {'forward [ms]':>16s} {'value+grad [ms]':>18s} {'import [s]':>11s} "
-          f"{'1st forward [s]':>16s} {'1st val+grad [s]':>17s}")
-    for name, (fwd, vg, imp, cold_f, cold_g) in rows.items():
-        print(f"{name:20s} {fwd * 1e3:7.2f} ({fwd / base[0]:4.1f}x) {vg * 1e3:9.2f} ({vg / base[1]:4.1f}x) "
-              f"{imp:11.2f} {cold_f:8.2f} ({cold_f / base[3]:3.1f}x) {cold_g:9.2f} ({cold_g / base[4]:3.1f}x)")
+    print(f"{N_ELL} ells; warm: median (minimum) of {args.repeats} calls; cold: median of {args.cold} fresh "
+          "processes; [ratio of the medians to A10]")
+    print("| profile | forward [ms] | value + gradient [ms] | import [s] | first forward [s] "
+          "| first value + gradient [s] |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, ((fwd, fwd_min), (vg, vg_min), imp, cold_f, cold_g) in rows.items():
+        print(f"| {name} | {fwd * 1e3:.2f} ({fwd_min * 1e3:.2f}) [{fwd / base[0][0]:.1f}x] "
+              f"| {vg * 1e3:.2f} ({vg_min * 1e3:.2f}) [{vg / base[1][0]:.1f}x] | {imp:.2f} "
+              f"| {cold_f:.2f} [{cold_f / base[3]:.1f}x] | {cold_g:.2f} [{cold_g / base[4]:.1f}x] |")
 
 
 if __name__ == "__main__":
