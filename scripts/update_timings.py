@@ -269,6 +269,7 @@ class _Skip(Exception):
 
 SECTIONS: list[Section] = [
     Section("engine", "docs/engine.md", "python benchmarks/bench_cl_yy.py", True, _engine),
+    Section("profiles", "docs/engine.md", "python benchmarks/bench_profiles.py", False, None),
     Section("mock-mcmc", "docs/usage.md",
             "cobaya-run yaml/mcmc_mock.yaml; mpirun -n 2 cobaya-run yaml/mcmc_mock.yaml", True, _mock_mcmc),
     Section("minimize-mock", "docs/minimize.md",

@@ -8,6 +8,8 @@ type with `register_profile`. It provides
 ``SELF_SIMILAR``: bool
     True when y_ell(M, z) = prefactor_z(z) prefactor_m(M) u(q) with a single u(q),
     q = (ell + 1/2) scale_radius(M, z) / d_A(z).
+``MASS_DEFINITION``: str
+    The mass definition of the profile's masses ("500c", "200c"); the halo model must agree.
 ``RULES``: tuple of (field, allowed, rule(profile, x_out))
     The allowed parameter ranges (`validate` names the field and `allowed` text;
     under jit a point breaking a rule gives NaN).
@@ -47,13 +49,21 @@ from ..params import CosmoParams, ProfileParamsA10
 from ..precision import Precision
 from ..quadrature import lagrange4_interp
 from ..x64 import require_x64
-from . import gnfw
+from . import battaglia12, gnfw, gnfw_sz
+from .battaglia12 import ProfileParamsB12
 from .gnfw import P500, gnfw_shape
+from .gnfw_sz import ProfileParamsGNFWSZ
+from .presets import GNFW_PRESETS, GNFWPreset, gnfw_preset
 
 __all__ = [
+    "GNFW_PRESETS",
+    "GNFWPreset",
     "P500",
     "PROFILES",
+    "ProfileParamsB12",
+    "ProfileParamsGNFWSZ",
     "fourier_on_table",
+    "gnfw_preset",
     "gnfw_shape",
     "profile_component",
     "profile_fourier",
@@ -63,7 +73,11 @@ __all__ = [
 ]
 
 #: Registered profile components by parameter type.
-PROFILES: dict[type, ModuleType] = {ProfileParamsA10: gnfw}
+PROFILES: dict[type, ModuleType] = {
+    ProfileParamsA10: gnfw,
+    ProfileParamsGNFWSZ: gnfw_sz,
+    ProfileParamsB12: battaglia12,
+}
 
 
 def register_profile(params_type: type, component: types.ModuleType | types.SimpleNamespace) -> None:

@@ -24,6 +24,7 @@ from ..params import CosmoParams
 
 __all__ = [
     "MASS_DEFINITION",
+    "P0_H_EXPONENT",
     "P500",
     "P500_NORM_EV_CM3",
     "RULES",
@@ -40,6 +41,9 @@ SELF_SIMILAR = True
 
 MASS_DEFINITION = "500c"
 """Masses are true M500c [Msun]: the halo model must use the same definition."""
+
+P0_H_EXPONENT = -1.5
+"""P0 multiplies h70^P0_H_EXPONENT (X-ray calibrated normalisation, A10)."""
 
 P500_NORM_EV_CM3 = 1.65
 """A10 normalisation of P500 [eV cm^-3] at h70 = 1, E = 1, M = 3e14 h70^-1 Msun."""
@@ -157,11 +161,17 @@ def prefactor_z(z: ArrayLike, cosmo: CosmoParams, d_a: ArrayLike, e_z: ArrayLike
     -------
     Array of the shape of `z`.
     """
+    return _prefactor_z(z, cosmo, d_a, e_z, P0_H_EXPONENT)
+
+
+def _prefactor_z(z: ArrayLike, cosmo: CosmoParams, d_a: ArrayLike, e_z: ArrayLike | None,
+                 p0_h_exponent: float) -> jax.Array:
+    """`prefactor_z` with P0 multiplied by h70^p0_h_exponent [sr Msun^-1]."""
     h70 = h_of(cosmo) / 0.7
     e = E_z(z, cosmo) if e_z is None else jnp.asarray(e_z)
     volume_per_mass = 3.0 / (500.0 * _critical_density(z, cosmo, e_z))
     return (
-        Y_PER_EV_CM3_MPC * P500_NORM_EV_CM3 * h70**0.5 * e ** (8.0 / 3.0)
+        Y_PER_EV_CM3_MPC * P500_NORM_EV_CM3 * h70 ** (2.0 + p0_h_exponent) * e ** (8.0 / 3.0)
         * volume_per_mass / d_a**2
     )
 
