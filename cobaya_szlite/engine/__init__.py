@@ -44,7 +44,17 @@ from .precision import (
     make_precision,
     required_q_max,
 )
-from .profiles import P500, gnfw_shape, profile_fourier, register_profile, y_ell
+from .profiles import (
+    GNFW_PRESETS,
+    P500,
+    ProfileParamsB12,
+    ProfileParamsGNFWSZ,
+    gnfw_preset,
+    gnfw_shape,
+    profile_fourier,
+    register_profile,
+    y_ell,
+)
 from .tables import (
     CosmologyTables,
     cl_yy_tabulated,
@@ -57,6 +67,7 @@ from .validate import validate
 from .x64 import X64_LINE, require_x64
 
 __all__ = [
+    "GNFW_PRESETS",
     "P500",
     "PRECISION_LIMITS",
     "SIZING_B_MIN",
@@ -70,6 +81,8 @@ __all__ = [
     "Precision",
     "PrecisionWarning",
     "ProfileParamsA10",
+    "ProfileParamsB12",
+    "ProfileParamsGNFWSZ",
     "angular_diameter_distance",
     "check_precision",
     "cl_yy",
@@ -83,6 +96,7 @@ __all__ = [
     "dlnsigma_dlnR",
     "dndlnM",
     "engine_redshifts",
+    "gnfw_preset",
     "gnfw_shape",
     "growth_factor",
     "halo_bias",
