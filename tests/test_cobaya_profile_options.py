@@ -4,7 +4,8 @@ Each option value builds a model with finite ``Cl_sz`` that differs from the def
 the choice reaches the engine); the Battaglia profile with the Bocquet mass function equals
 a direct engine call with the pytree and `HaloModel` written by hand (M200c); the exact
 ``Cl_sz_grad`` of new inputs matches finite differences; inputs of the profile not chosen,
-a finite x_out with battaglia12 and unknown option values are refused by name. Models are
+a finite x_out with battaglia12 and unknown option values are refused by name; the NUTS
+fast path and the Boltzmann mode take battaglia12. Models are
 built at TEST_PRECISION and cached (one compile per option value).
 """
 
@@ -189,6 +190,30 @@ def test_fast_path_logpost_with_battaglia12():
     point = {"xc_B12": 0.55, "beta_B12": 4.5}
     x = jnp.asarray([point[name] for name in model.parameterization.sampled_params()])
     assert float(jax.jit(logpost)(x)) == pytest.approx(model.logpost(point), abs=1e-9)
+
+
+def test_boltzmann_mode_with_battaglia12():
+    """cosmology: boltzmann (CAMB upstream) with profile: battaglia12: SZTheory takes the B12
+    inputs and CAMB's, its halo model is M200c, Cl_sz is finite and positive, and F_sz is
+    CAMB's sigma8 (Omega_m / 1)^0.4 h^-0.21 (B = 1; rel 1e-12: the same formula)."""
+    pytest.importorskip("camb")
+    cosmo = {"ombh2": 0.02242, "omch2": 0.11933, "H0": 67.66, "ns": 0.9665, "mnu": 0.0}
+    params = {**cosmo, "logA": {"prior": {"min": 2.5, "max": 3.5}, "drop": True},
+              "As": "lambda logA: 1e-10*np.exp(logA)", "xc_B12": {"prior": {"min": 0.2, "max": 1.0}},
+              "sigma8": None, "omegam": None, "F_sz": None}
+    info = simple_info(params=params, theory_options={"cosmology": "boltzmann", "profile": "battaglia12"})
+    info["params"] = params
+    info["theory"]["camb"] = {"stop_at_error": True}
+    model = get_model(info)
+    theory = model.theory[THEORY]
+    assert set(theory.input_params) == set(B12_PARAMS) | set(cosmo)
+    assert theory.layout.model.mass_definition == "200c" and not theory.layout.cosmo
+    result = model.logposterior({"logA": 3.047, "xc_B12": 0.497})
+    assert np.isfinite(result.logpost)
+    cl = model.provider.get_Cl_sz()
+    assert np.all(np.isfinite(cl["1h"])) and np.all(cl["1h"] > 0) and np.all(cl["2h"] > 0)
+    derived = dict(zip(model.parameterization.derived_params(), result.derived))
+    assert derived["F_sz"] == pytest.approx(f_sz(derived["sigma8"], derived["omegam"], 1.0, 67.66), rel=1e-12)
 
 
 # --- refused inputs -------------------------------------------------------------------------
