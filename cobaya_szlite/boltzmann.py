@@ -189,7 +189,7 @@ def d_ell_spectra_tabulated(values: ArrayLike, upstream: tuple, ell: ArrayLike, 
     cosmo, arrays = upstream
     _, profile = to_pytrees(values, layout)
     one_halo, two_halo = cl_yy_tabulated(
-        _tables(arrays), cosmo, profile, ell, precision=precision
+        _tables(arrays), cosmo, profile, ell, precision=precision, model=layout.model
     )
     to_d = d_ell_factor(ell)
     return jnp.stack([one_halo * to_d, two_halo * to_d])
@@ -211,5 +211,5 @@ def d_ell_trispectrum_tabulated(values: ArrayLike, upstream: tuple, ell: ArrayLi
     _, profile = to_pytrees(values, layout)
     to_d = d_ell_factor(ell)
     tll = cl_yy_trispectrum_tabulated(_tables(arrays), cosmo, profile, ell,
-                                                         precision=precision)
+                                      precision=precision, model=layout.model)
     return tll * jnp.outer(to_d, to_d)

@@ -22,11 +22,22 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from .engine import CosmoParams, Precision, ProfileParamsA10, cl_yy, cl_yy_trispectrum
+from .engine import (
+    GNFW_PRESETS,
+    CosmoParams,
+    HaloModel,
+    Precision,
+    ProfileParamsA10,
+    ProfileParamsB12,
+    cl_yy,
+    cl_yy_trispectrum,
+)
 from .engine import background as _background
 from .engine import linear_power as _linear_power
+from .engine.mass_function import PAIRED_BIAS as _PAIRED_BIAS
 
 __all__ = [
+    "B12_PARAMS",
     "COSMO_INPUT_NAMES",
     "DEFAULT_LAYOUT",
     "DERIVED_PARAMS",
@@ -35,9 +46,12 @@ __all__ = [
     "FIDUCIAL_PARAMS",
     "FIDUCIAL_PROFILE",
     "INPUT_PARAMS",
+    "LINEAR_POWER_OPTIONS",
+    "MASS_FUNCTION_OPTIONS",
     "NORMALISATIONS",
     "OPTIONAL_COSMO",
     "PARAM_LATEX",
+    "PROFILE_KINDS",
     "PROFILE_PARAMS",
     "REQUIRED_COSMO",
     "InputLayout",
@@ -47,7 +61,10 @@ __all__ = [
     "d_ell_trispectrum",
     "derived_values",
     "f_sz",
+    "halo_model",
     "input_layout",
+    "profile_defaults",
+    "profile_inputs",
     "to_pytrees",
     "to_values",
 ]
@@ -89,11 +106,36 @@ PROFILE_PARAMS: dict[str, str] = {
 if tuple(PROFILE_PARAMS.values()) != ProfileParamsA10._fields:
     raise ImportError("PROFILE_PARAMS does not follow the ProfileParamsA10 fields")
 
+#: Battaglia et al. 2012 input names (class_sz) -> ProfileParamsB12 fields, in engine order.
+B12_PARAMS: dict[str, str] = {
+    "P0_B12": "P0",
+    "alpha_m_P0_B12": "alpha_m_P0",
+    "alpha_z_P0_B12": "alpha_z_P0",
+    "xc_B12": "xc",
+    "alpha_m_xc_B12": "alpha_m_xc",
+    "alpha_z_xc_B12": "alpha_z_xc",
+    "beta_B12": "beta",
+    "alpha_m_beta_B12": "alpha_m_beta",
+    "alpha_z_beta_B12": "alpha_z_beta",
+}
+if tuple(B12_PARAMS.values()) != ProfileParamsB12._fields:
+    raise ImportError("B12_PARAMS does not follow the ProfileParamsB12 fields")
+
+#: Values of SZTheory's option ``profile``: the GNFW presets of
+#: `cobaya_szlite.engine.GNFW_PRESETS` (inputs `PROFILE_PARAMS`, M500c) and "battaglia12"
+#: (inputs `B12_PARAMS`, M200c).
+PROFILE_KINDS: tuple[str, ...] = (*GNFW_PRESETS, "battaglia12")
+#: Values of the option ``mass_function`` (each with its paired bias, see `halo_model`).
+MASS_FUNCTION_OPTIONS: tuple[str, ...] = ("tinker08", "tinker10", "bocquet16")
+#: Values of the option ``linear_power`` (engine mode only).
+LINEAR_POWER_OPTIONS: tuple[str, ...] = ("eh98", "bartlett23", "syren_new")
+
 #: Every input name SZTheory accepts -> its engine field (cosmology in every spelling,
-#: then the profile).
+#: then the profile inputs of every profile kind).
 INPUT_PARAMS: dict[str, str] = {
     **{name: field for field, names in COSMO_INPUT_NAMES.items() for name in names},
     **PROFILE_PARAMS,
+    **B12_PARAMS,
 }
 
 #: Derived parameters SZTheory computes in the engine mode, in `derived_values` order:
@@ -110,11 +152,16 @@ class InputLayout(NamedTuple):
 
     Hashable (part of the compiled-function cache key). ``cosmo``: (input name,
     CosmoParams field) pairs in CosmoParams field order (empty in the Boltzmann mode,
-    where the cosmology comes from an upstream theory); ``profile``: the profile names.
+    where the cosmology comes from an upstream theory); ``profile``: the profile input
+    names (`profile_inputs` of ``profile_kind``); ``profile_kind``: a `PROFILE_KINDS`
+    value, which fixes the engine profile pytree type; ``model``: the static engine
+    `HaloModel` (`halo_model`).
     """
 
     cosmo: tuple[tuple[str, str], ...]
     profile: tuple[str, ...] = tuple(PROFILE_PARAMS)
+    profile_kind: str = "a10"
+    model: HaloModel = HaloModel()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -147,6 +194,18 @@ FIDUCIAL_PARAMS: dict[str, float] = {
     **dict(zip(PROFILE_PARAMS, map(float, FIDUCIAL_PROFILE), strict=True)),
 }
 
+#: LaTeX labels of the Battaglia et al. 2012 inputs (X = A (M200c/1e14 Msun)^alpha_m (1+z)^alpha_z).
+_B12_LATEX = {
+    "P0_B12": r"P_{0}^\mathrm{B12}",
+    "alpha_m_P0_B12": r"\alpha_{m,P_0}^\mathrm{B12}",
+    "alpha_z_P0_B12": r"\alpha_{z,P_0}^\mathrm{B12}",
+    "xc_B12": r"x_{c}^\mathrm{B12}",
+    "alpha_m_xc_B12": r"\alpha_{m,x_c}^\mathrm{B12}",
+    "alpha_z_xc_B12": r"\alpha_{z,x_c}^\mathrm{B12}",
+    "beta_B12": r"\beta^\mathrm{B12}",
+    "alpha_m_beta_B12": r"\alpha_{m,\beta}^\mathrm{B12}",
+    "alpha_z_beta_B12": r"\alpha_{z,\beta}^\mathrm{B12}",
+}
 _COSMO_LATEX = {
     "omega_b": r"\omega_\mathrm{b}",
     "omega_cdm": r"\omega_\mathrm{cdm}",
@@ -168,9 +227,96 @@ PARAM_LATEX: dict[str, str] = {
     "betaGNFW": r"\beta",
     "alpha_p": r"\alpha_p",
     "B": "B",
+    **_B12_LATEX,
     "Omega_m": r"\Omega_\mathrm{m}",
     "F_sz": r"F_\mathrm{SZ}",
 }
+
+
+def profile_inputs(kind: str) -> dict[str, str]:
+    """Input names of the profile ``kind`` -> fields of its engine pytree (engine order).
+
+    Parameters
+    ----------
+    kind : str
+        A `PROFILE_KINDS` value.
+
+    Returns
+    -------
+    dict
+        `B12_PARAMS` for "battaglia12", `PROFILE_PARAMS` for the GNFW presets.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind (the message lists `PROFILE_KINDS`).
+    """
+    if kind == "battaglia12":
+        return B12_PARAMS
+    if kind in GNFW_PRESETS:
+        return PROFILE_PARAMS
+    raise ValueError(f"unknown profile {kind!r}; allowed: {list(PROFILE_KINDS)}")
+
+
+def _profile_type(kind: str) -> type:
+    """The engine pytree type of the profile ``kind`` (GNFW: the preset's, which fixes
+    the h-scaling of P0)."""
+    return ProfileParamsB12 if kind == "battaglia12" else type(GNFW_PRESETS[kind].profile)
+
+
+def profile_defaults(kind: str) -> dict[str, float]:
+    """Default values of the profile inputs of ``kind`` (input names, engine order).
+
+    GNFW kinds: the preset's values (B = 1.25; "a10" is `FIDUCIAL_PROFILE`);
+    "battaglia12": the published AGN-feedback fit (`ProfileParamsB12` defaults).
+
+    Parameters
+    ----------
+    kind : str
+        A `PROFILE_KINDS` value.
+
+    Returns
+    -------
+    dict
+        Input name -> value (units of the engine pytree fields).
+    """
+    names = profile_inputs(kind)
+    values = ProfileParamsB12() if kind == "battaglia12" else GNFW_PRESETS[kind].profile
+    return dict(zip(names, map(float, values), strict=True))
+
+
+def halo_model(profile: str = "a10", mass_function: str = "tinker08",
+               linear_power: str = "eh98") -> HaloModel:
+    """The static engine `HaloModel` of SZTheory's options.
+
+    The mass definition follows the profile ("200c" for "battaglia12", whose fit is in
+    M200c; "500c" for the GNFW presets), so the mass function, the bias and the profile
+    always use one definition; the bias is the one paired with the mass function
+    (`cobaya_szlite.engine.mass_function.PAIRED_BIAS`).
+
+    Parameters
+    ----------
+    profile, mass_function, linear_power : str
+        Values of the options (`PROFILE_KINDS`, `MASS_FUNCTION_OPTIONS`,
+        `LINEAR_POWER_OPTIONS`).
+
+    Returns
+    -------
+    HaloModel
+
+    Raises
+    ------
+    ValueError
+        For a value not among the allowed ones (the message names the option and them).
+    """
+    for option, value, allowed in (("profile", profile, PROFILE_KINDS),
+                                   ("mass_function", mass_function, MASS_FUNCTION_OPTIONS),
+                                   ("linear_power", linear_power, LINEAR_POWER_OPTIONS)):
+        if value not in allowed:
+            raise ValueError(f"option {option!r} must be one of {list(allowed)}; got {value!r}")
+    return HaloModel(linear_power=linear_power, mass_function=mass_function,
+                     bias=_PAIRED_BIAS[mass_function],
+                     mass_definition="200c" if profile == "battaglia12" else "500c")
 
 
 def _fiducial_text(fields: Iterable[str]) -> str:
@@ -179,7 +325,8 @@ def _fiducial_text(fields: Iterable[str]) -> str:
     return "".join(f"\n  {field}: {values[field]!r}" for field in fields)
 
 
-def input_layout(names: Iterable[str], cosmology: bool = True) -> InputLayout:
+def input_layout(names: Iterable[str], cosmology: bool = True, profile: str = "a10",
+                 model: HaloModel = HaloModel()) -> InputLayout:
     """The `InputLayout` of a run whose SZTheory inputs are ``names``.
 
     Parameters
@@ -190,6 +337,11 @@ def input_layout(names: Iterable[str], cosmology: bool = True) -> InputLayout:
     cosmology : bool
         True (engine mode): the cosmology is among the inputs. False (Boltzmann mode):
         it comes from an upstream theory, so no cosmological input is accepted.
+    profile : str
+        The profile kind (`PROFILE_KINDS`): its inputs (`profile_inputs`) are the
+        profile part of the layout.
+    model : HaloModel
+        The static halo model of the run (`halo_model`).
 
     Returns
     -------
@@ -216,7 +368,7 @@ def input_layout(names: Iterable[str], cosmology: bool = True) -> InputLayout:
                 f"Give the cosmological parameters in the Boltzmann code's names "
                 f"(docs/boltzmann.md)."
             )
-        return InputLayout(())
+        return InputLayout((), tuple(profile_inputs(profile)), profile, model)
     twice = {field: found for field, found in given.items() if len(found) > 1}
     if twice:
         raise InputLayoutError(
@@ -244,11 +396,11 @@ def input_layout(names: Iterable[str], cosmology: bool = True) -> InputLayout:
             "w work too):" + _fiducial_text(shown)
         )
     cosmo = tuple((found[0], field) for field, found in given.items())
-    return InputLayout(cosmo)
+    return InputLayout(cosmo, tuple(profile_inputs(profile)), profile, model)
 
 
 def to_pytrees(values: Sequence[float] | ArrayLike,
-               layout: InputLayout = DEFAULT_LAYOUT) -> tuple[CosmoParams | None, ProfileParamsA10]:
+               layout: InputLayout = DEFAULT_LAYOUT) -> tuple[CosmoParams | None, NamedTuple]:
     """Split input values (a sequence in ``layout.names`` order) into engine pytrees.
 
     Parameters
@@ -260,11 +412,13 @@ def to_pytrees(values: Sequence[float] | ArrayLike,
 
     Returns
     -------
-    (CosmoParams or None, ProfileParamsA10)
-        None for a layout without cosmological inputs (Boltzmann mode).
+    (CosmoParams or None, profile pytree)
+        None for a layout without cosmological inputs (Boltzmann mode); the profile of
+        the type of ``layout.profile_kind`` (ProfileParamsA10, ProfileParamsGNFWSZ or
+        ProfileParamsB12).
     """
     n_cosmo = len(layout.cosmo)
-    profile = ProfileParamsA10(*(values[i] for i in range(n_cosmo, n_cosmo + len(layout.profile))))
+    profile = _profile_type(layout.profile_kind)(*(values[i] for i in range(n_cosmo, n_cosmo + len(layout.profile))))
     if not layout.cosmo:
         return None, profile
     fields = {field: values[i] for i, (_, field) in enumerate(layout.cosmo)}
@@ -287,15 +441,19 @@ def to_values(params: Mapping[str, float], layout: InputLayout = DEFAULT_LAYOUT)
     return np.array([params[name] for name in layout.names], dtype=float)
 
 
-def derived_values(cosmo: CosmoParams, profile: ProfileParamsA10) -> jax.Array:
+def derived_values(cosmo: CosmoParams, profile: NamedTuple,
+                   model: HaloModel = HaloModel()) -> jax.Array:
     """Omega_m, sigma8, logA and F_sz at a point (traceable; `DERIVED_PARAMS` order).
 
     Parameters
     ----------
     cosmo : CosmoParams
-        Either normalisation; the other follows from the engine's backend.
-    profile : ProfileParamsA10
-        For B in F_sz.
+        Either normalisation; the other follows from the linear-power backend of ``model``.
+    profile : profile pytree
+        For B in F_sz; a profile without a mass bias (Battaglia et al. 2012, calibrated
+        on simulation masses) gives F_sz with B = 1.
+    model : HaloModel
+        Static; selects the linear-power backend.
 
     Returns
     -------
@@ -308,12 +466,13 @@ def derived_values(cosmo: CosmoParams, profile: ProfileParamsA10) -> jax.Array:
     omega_m = _background.omega_m(cosmo) / h**2
     if cosmo.sigma8 is not None:
         sigma8 = jnp.asarray(cosmo.sigma8, dtype=float)
-        log_a = _linear_power.logA_of(cosmo)
+        log_a = _linear_power.logA_of(cosmo, model)
     else:
-        sigma8 = _linear_power.sigma8_of(cosmo)
+        sigma8 = _linear_power.sigma8_of(cosmo, model)
         log_a = cosmo.logA
+    mass_bias = getattr(profile, "B", 1.0)
     return jnp.stack([jnp.asarray(v, dtype=float) for v in
-                      (omega_m, sigma8, log_a, f_sz(sigma8, omega_m, profile.B, cosmo.H0))])
+                      (omega_m, sigma8, log_a, f_sz(sigma8, omega_m, mass_bias, cosmo.H0))])
 
 
 def f_sz(sigma8: ArrayLike, Omega_m: ArrayLike, B: ArrayLike, H0: ArrayLike) -> ArrayLike:
@@ -323,7 +482,9 @@ def f_sz(sigma8: ArrayLike, Omega_m: ArrayLike, B: ArrayLike, H0: ArrayLike) -> 
     Parameters
     ----------
     sigma8, Omega_m, B : array_like
-        Dimensionless (Omega_m the total matter density parameter at z = 0).
+        Dimensionless (Omega_m the total matter density parameter at z = 0; B = 1/(1-b)
+        the hydrostatic mass bias, 1 for a profile without one such as Battaglia et al.
+        2012).
     H0 : array_like
         Hubble constant [km s^-1 Mpc^-1].
 
@@ -363,14 +524,15 @@ def d_ell_spectra(values: ArrayLike, ell: ArrayLike, precision: Precision,
     precision : Precision
         Engine precision (static).
     layout : InputLayout
-        The inputs ``values`` holds (engine mode: with the cosmology).
+        The inputs ``values`` holds (engine mode: with the cosmology), the profile kind
+        and the static `HaloModel`.
 
     Returns
     -------
     array, shape (2, n_ell)
         Rows 1-halo, 2-halo; non-finite where the engine refuses the point.
     """
-    one_halo, two_halo = cl_yy(*to_pytrees(values, layout), ell, precision=precision)
+    one_halo, two_halo = cl_yy(*to_pytrees(values, layout), ell, precision=precision, model=layout.model)
     to_d = d_ell_factor(ell)
     return jnp.stack([one_halo * to_d, two_halo * to_d])
 
@@ -389,4 +551,5 @@ def d_ell_trispectrum(values: ArrayLike, ell: ArrayLike, precision: Precision,
         1e24 [l(l+1)/2pi][l'(l'+1)/2pi] T_ll'; non-finite where the engine refuses the point.
     """
     to_d = d_ell_factor(ell)
-    return cl_yy_trispectrum(*to_pytrees(values, layout), ell, precision=precision) * jnp.outer(to_d, to_d)
+    return cl_yy_trispectrum(*to_pytrees(values, layout), ell, precision=precision,
+                             model=layout.model) * jnp.outer(to_d, to_d)

@@ -17,6 +17,18 @@ Two cosmology modes (option ``cosmology``):
                densities (`cobaya_szlite.boltzmann`); SZTheory takes only the profile
                inputs. Derived: Omega_m (the upstream one) and F_sz.
 
+Halo-model options (all static: each choice compiles its own function): ``profile``
+("a10" default, "a10_rexcess", "planck13": GNFW presets with inputs P0GNFW, c500,
+gammaGNFW, alphaGNFW, betaGNFW, alpha_p, B defaulting to the preset's values; "battaglia12":
+Battaglia et al. 2012 with inputs P0_B12, alpha_m_P0_B12, alpha_z_P0_B12, xc_B12,
+alpha_m_xc_B12, alpha_z_xc_B12, beta_B12, alpha_m_beta_B12, alpha_z_beta_B12 defaulting to
+the published fit, masses M200c, untruncated so precision x_out must stay inf),
+``mass_function`` ("tinker08" default, "tinker10", "bocquet16", each with its paired bias,
+in the profile's mass definition) and ``linear_power`` ("eh98" default, "bartlett23",
+"syren_new"; engine mode only), mapped to the engine by `parameters.halo_model`. An input
+of the profile family not chosen is refused by name. F_sz uses the profile's B; the
+Battaglia profile has no mass bias and its F_sz takes B = 1.
+
 Nothing of the cosmology is a fixed default of SZTheory's ``params``, so no value of it
 reaches another component (Cobaya hands every input parameter to each component that
 supports it): the user writes the cosmology once, and each code reads that value.
@@ -56,11 +68,13 @@ from cobaya.typing import empty_dict
 from . import boltzmann
 from .engine import Precision, PrecisionWarning, engine_redshifts, make_precision
 from .parameters import (
+    B12_PARAMS,
     COSMO_INPUT_NAMES,
     DERIVED_PARAMS,
-    FIDUCIAL_PARAMS,
     INPUT_PARAMS,
+    LINEAR_POWER_OPTIONS,
     PARAM_LATEX,
+    PROFILE_KINDS,
     PROFILE_PARAMS,
     InputLayout,
     InputLayoutError,
@@ -68,7 +82,10 @@ from .parameters import (
     d_ell_trispectrum,
     derived_values,
     f_sz,
+    halo_model,
     input_layout,
+    profile_defaults,
+    profile_inputs,
     to_pytrees,
     to_values,
 )
@@ -78,6 +95,8 @@ __all__ = ["COSMOLOGY_MODES", "SZTheory"]
 
 #: Values of the option ``cosmology``.
 COSMOLOGY_MODES = ("engine", "boltzmann")
+#: Input names of every profile kind (those of the kinds not chosen are refused by name).
+_ALL_PROFILE_INPUTS = (*PROFILE_PARAMS, *B12_PARAMS)
 
 
 class _Request(NamedTuple):
@@ -170,16 +189,19 @@ def _compiled(request: _Request) -> Callable[[np.ndarray, Any], _Evaluation]:
             else:
                 tll_value, tll_jacobian = _value_and_jacobian(tll, values, request.tll_grad_indices)
                 tll_jacobian = jnp.moveaxis(tll_jacobian, -1, 0)
-        derived = None if tabulated else derived_values(*to_pytrees(values, layout))
+        derived = None if tabulated else derived_values(*to_pytrees(values, layout), layout.model)
         return _Evaluation(d_ell_value, d_ell_jacobian, tll_value, tll_jacobian, derived)
 
     return jax.jit(evaluate)
 
 
-def _default_params(cosmology: str) -> dict:
-    """Cobaya ``params`` defaults: the profile inputs fixed at the fiducial and the derived
-    parameters (no cosmological input: see the module docstring)."""
-    params = {name: {"value": FIDUCIAL_PARAMS[name], "latex": PARAM_LATEX[name]} for name in PROFILE_PARAMS}
+def _default_params(cosmology: str, profile: str) -> dict:
+    """Cobaya ``params`` defaults: the inputs of the chosen profile fixed at its defaults
+    (`parameters.profile_defaults`) and the derived parameters (no cosmological input:
+    see the module docstring). An unknown ``profile`` declares no profile input (the
+    option is refused in `SZTheory.initialize`)."""
+    defaults = profile_defaults(profile) if profile in PROFILE_KINDS else {}
+    params = {name: {"value": value, "latex": PARAM_LATEX[name]} for name, value in defaults.items()}
     derived = ("Omega_m", "F_sz") if cosmology == "boltzmann" else DERIVED_PARAMS
     params.update({name: {"derived": True, "latex": PARAM_LATEX[name]} for name in derived})
     return params
@@ -199,6 +221,9 @@ class SZTheory(Theory):
 
     # Options (defaults and comments in SZTheory.yaml)
     cosmology: str
+    profile: str
+    mass_function: str
+    linear_power: str
     boltzmann_names: dict
     precision: dict
     ell_min: float
@@ -209,8 +234,10 @@ class SZTheory(Theory):
     def get_modified_defaults(cls, defaults: dict, input_options: Mapping = empty_dict) -> dict:
         """Add the parameter defaults to the options of ``SZTheory.yaml``.
 
-        The profile inputs are fixed at the fiducial of `cobaya_szlite.parameters` (give
-        any of them a prior in the input to sample it); the cosmological inputs have no
+        The inputs of the chosen ``profile`` are fixed at its defaults
+        (`parameters.profile_defaults`: the preset's values, for "a10" the fiducial; for
+        "battaglia12" the published fit; give any of them a prior in the input to sample
+        it), those of the other profile family are not declared; the cosmological inputs have no
         default (see the module docstring); the derived parameters are declared (engine
         mode: Omega_m, sigma8, logA, F_sz, the input normalisation overriding its derived
         entry; Boltzmann mode: Omega_m, F_sz).
@@ -220,7 +247,8 @@ class SZTheory(Theory):
         defaults : dict
             The options read from ``SZTheory.yaml``.
         input_options : Mapping
-            The user's options for this component (``cosmology`` selects the mode).
+            The user's options for this component (``cosmology`` selects the mode,
+            ``profile`` the profile inputs).
 
         Returns
         -------
@@ -228,16 +256,30 @@ class SZTheory(Theory):
             ``defaults`` with ``params`` filled in.
         """
         defaults = dict(defaults)
-        cosmology = (input_options or {}).get("cosmology", defaults.get("cosmology"))
-        defaults["params"] = {**_default_params(cosmology), **(defaults.get("params") or {})}
+        options = input_options or {}
+        cosmology = options.get("cosmology", defaults.get("cosmology"))
+        profile = options.get("profile", defaults.get("profile"))
+        defaults["params"] = {**_default_params(cosmology, profile), **(defaults.get("params") or {})}
         return defaults
 
     def initialize(self) -> None:
-        """Enable float64 in JAX, check the options and build the engine `Precision`."""
+        """Enable float64 in JAX, check the options, build the engine `Precision` and the
+        static `HaloModel` (`parameters.halo_model`)."""
         jax.config.update("jax_enable_x64", True)
         if self.cosmology not in COSMOLOGY_MODES:
             raise LoggedError(self.log, "Option 'cosmology' must be one of %s; got %r.",
                               list(COSMOLOGY_MODES), self.cosmology)
+        try:
+            self._model = halo_model(self.profile, self.mass_function, self.linear_power)
+        except ValueError as excpt:
+            raise LoggedError(self.log, "%s.", excpt) from None
+        if self.cosmology == "boltzmann" and self.linear_power != LINEAR_POWER_OPTIONS[0]:
+            raise LoggedError(
+                self.log,
+                "Option 'linear_power: %s' applies to cosmology: engine only (with cosmology: "
+                "boltzmann the linear power comes from the upstream theory); remove it.",
+                self.linear_power,
+            )
         settings = dict(self.precision or {})
         unknown = sorted(set(settings) - set(Precision._fields))
         if unknown:
@@ -264,6 +306,13 @@ class SZTheory(Theory):
             raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt) from None
         for warning in caught:
             self.log.warning("%s", warning.message)
+        if self.profile == "battaglia12" and np.isfinite(self._precision.x_out):
+            raise LoggedError(
+                self.log,
+                "profile: battaglia12 is computed untruncated: precision x_out must be inf "
+                "(the default); got x_out = %r. Remove 'x_out' from 'precision'.",
+                self._precision.x_out,
+            )
         self._tabulated = self.cosmology == "boltzmann"
         if self._tabulated:
             self._initialize_boltzmann()
@@ -297,15 +346,18 @@ class SZTheory(Theory):
 
     def get_can_support_params(self) -> list[str]:
         """Input names SZTheory takes besides its declared ``params``: in the engine mode
-        every spelling of the cosmological parameters (`parameters.COSMO_INPUT_NAMES`).
+        every spelling of the cosmological parameters (`parameters.COSMO_INPUT_NAMES`);
+        in both modes the inputs of the profile kinds not chosen, so that such an input
+        reaches `initialize_with_params` and is refused there by name.
 
         Returns
         -------
         list of str
         """
+        other_profile = [name for name in _ALL_PROFILE_INPUTS if name not in profile_inputs(self.profile)]
         if self.cosmology == "boltzmann":
-            return []
-        return [name for names in COSMO_INPUT_NAMES.values() for name in names]
+            return other_profile
+        return [name for names in COSMO_INPUT_NAMES.values() for name in names] + other_profile
 
     def get_requirements(self) -> dict:
         """Boltzmann mode: the upstream products and parameters (`boltzmann.requirements`).
@@ -324,14 +376,25 @@ class SZTheory(Theory):
 
         Raises `LoggedError` when they do not make one cosmology (both or neither of
         sigma8/logA, a missing parameter with the fiducial to copy, two spellings of one,
-        a cosmological input in the Boltzmann mode) or when the engine lacks what the
-        normalisation needs.
+        a cosmological input in the Boltzmann mode), when the engine lacks what the
+        normalisation needs, or for an input of a profile kind not chosen (named, with the
+        chosen profile's inputs).
         """
         names = set(self.input_params)
         if self._tabulated:
             names -= set(self._upstream_names.values())
+        accepted = profile_inputs(self.profile)
+        unused = sorted(name for name in names & set(_ALL_PROFILE_INPUTS) if name not in accepted)
+        if unused:
+            raise LoggedError(
+                self.log,
+                "Input parameter(s) %s are not used by profile: %s, whose parameters are %s "
+                "(defaults %s). Remove them, or choose the profile that takes them "
+                "(option 'profile', one of %s).",
+                unused, self.profile, list(accepted), profile_defaults(self.profile), list(PROFILE_KINDS),
+            )
         try:
-            layout = input_layout(names, cosmology=not self._tabulated)
+            layout = input_layout(names, cosmology=not self._tabulated, profile=self.profile, model=self._model)
         except InputLayoutError as excpt:
             raise LoggedError(self.log, "%s", excpt) from None
         if layout != self._layout:
@@ -526,7 +589,7 @@ class SZTheory(Theory):
         """
         names = [name for name in self._layout.names if not params or name in params]
         if self._tabulated and params and not self._fd_logged:
-            cosmological = sorted(p for p in params if p not in PROFILE_PARAMS)
+            cosmological = sorted(p for p in params if p not in _ALL_PROFILE_INPUTS)
             if cosmological:
                 self._fd_logged = True
                 self.log.info(
@@ -633,8 +696,9 @@ class SZTheory(Theory):
             omega_m = float(params_values_dict[names["Omega_m"]])
             values = {
                 "Omega_m": omega_m,
+                # a profile without a mass bias (battaglia12) gives F_sz with B = 1
                 "F_sz": float(f_sz(params_values_dict[names["sigma8"]], omega_m,
-                                   params_values_dict["B"], params_values_dict[names["H0"]])),
+                                   params_values_dict.get("B", 1.0), params_values_dict[names["H0"]])),
             }
         return {name: values[name] for name in self.output_params if name in values}
 
@@ -644,7 +708,7 @@ class SZTheory(Theory):
         cosmo, profile = to_pytrees(values, self._layout)
         if upstream is not None:
             cosmo = upstream[0]
-        reason, is_setting = non_finite_reason(cosmo, profile, ells, self._precision)
+        reason, is_setting = non_finite_reason(cosmo, profile, ells, self._precision, self._model)
         self._zero_report(
             f"{dict(params_values_dict)} (non-finite {product})", reason,
             logging.WARNING if is_setting else logging.INFO,

@@ -13,7 +13,7 @@ import logging
 
 import numpy as np
 
-from .engine import CosmoParams, Precision, ProfileParamsA10, validate
+from .engine import CosmoParams, HaloModel, Precision, ProfileParamsA10, validate
 
 __all__ = ["ZeroLikelihoodReport", "non_finite_reason"]
 
@@ -22,18 +22,21 @@ _TABLE_MESSAGE = "needs the profile transform"
 
 
 def non_finite_reason(
-    cosmo: CosmoParams, profile: ProfileParamsA10, ell: np.ndarray, precision: Precision
+    cosmo: CosmoParams, profile: ProfileParamsA10, ell: np.ndarray, precision: Precision,
+    model: HaloModel = HaloModel(),
 ) -> tuple[str, bool]:
     """Why the engine gave non-finite output at a point.
 
     Parameters
     ----------
-    cosmo, profile : CosmoParams, ProfileParamsA10
+    cosmo, profile : CosmoParams, ProfileParamsA10 (or another profile pytree)
         The point (concrete values).
     ell : array_like
         Multipoles computed.
     precision : Precision
         Engine precision in use.
+    model : HaloModel
+        The static halo model in use.
 
     Returns
     -------
@@ -42,7 +45,7 @@ def non_finite_reason(
         value, is the cause (then every point may be affected).
     """
     try:
-        validate(cosmo, profile, ell, precision=precision)
+        validate(cosmo, profile, ell, precision=precision, model=model)
     except ValueError as excpt:
         message = str(excpt)
         if _TABLE_MESSAGE in message:
