@@ -73,6 +73,31 @@ def print_b12_slopes(ell: np.ndarray) -> None:
         print(f"  {name:13s} {d_lo:+.3f} {d_hi:+.3f}   (difference {d_hi - d_lo:+.3f})")
 
 
+def print_b12_slope_for_spt(ell_low: float, spt_d: float) -> None:
+    """Print the alpha_m_P0 (with P0 rescaled to keep D at ``ell_low``) that brings the B12
+    D_3000 to the SPT value ``spt_d``, at the default cosmology (bisection, 40 steps)."""
+    model = sz.HaloModel(mass_definition="200c")
+    ell = np.array([ell_low, 3000.0])
+    d_of = jax.jit(lambda p: sum(sz.cl_yy(sz.CosmoParams(), p, ell, model=model)) * ell * (ell + 1) * 5e11 / np.pi)
+    base = sz.ProfileParamsB12()
+    d_low = float(d_of(base)[0])
+
+    def d3000(alpha_m: float) -> tuple[float, float]:
+        d = np.asarray(d_of(base._replace(alpha_m_P0=alpha_m)))
+        p0 = base.P0 * np.sqrt(d_low / d[0])  # D is proportional to P0^2
+        return d[1] * (p0 / base.P0) ** 2, p0
+
+    lo, hi = base.alpha_m_P0, 5.0
+    if d3000(hi)[0] > spt_d:
+        print(f"\nB12: no alpha_m_P0 <= {hi} reaches the SPT D_3000 at fixed D_{ell_low:.0f}")
+        return
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if d3000(mid)[0] > spt_d else (lo, mid)
+    print(f"\nB12 at the default cosmology, D_{ell_low:.0f} kept, D_3000 = SPT: "
+          f"alpha_m_P0 = {lo:.3f}, P0 = {d3000(lo)[1]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(HERE, "profiles_cl.png"))
@@ -101,6 +126,7 @@ def main() -> None:
         total = one + two
         print(f"  {label}: {(total[i3000] / total[i300]) / (default[i3000] / default[i300]):.3f}")
     print_b12_slopes(np.array([ELL[i300], 3000.0]))
+    print_b12_slope_for_spt(float(ELL[i300]), float(spt.d[0]))
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 7.5), sharex=True, height_ratios=[2.2, 1])
     styles = ["-", "--", "-.", ":", "-", "--"]

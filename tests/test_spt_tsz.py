@@ -16,9 +16,12 @@ import pytest
 import scipy.constants as const
 from cobaya.model import get_model
 from cobaya.theory import Theory
+from cobaya.yaml import yaml_load_file
 
 from cobaya_szlite.bandpowers import load_bandpowers
 from cobaya_szlite.tsz_frequency import T_CMB, dl_tt_to_yy, tsz_spectral_function, tsz_x
+
+from cobaya_fixtures import PLANCK_FOLDER, needs_planck_data
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOLDER = os.path.join(REPO, "cobaya_szlite", "data", "spt2021_tsz")
@@ -135,3 +138,22 @@ def test_tszbandpowers_loads_the_folder_as_a_second_instance():
     for amp in (0.3, 0.45):
         logp = model.loglikes({"amp": amp}, return_derived=False)[index]
         assert logp == pytest.approx(-0.5 * ((d - 1.1 * amp) / sigma) ** 2, rel=1e-12)
+
+
+@needs_planck_data
+def test_planck_spt_b12_yaml_builds_a_model():
+    """yaml/planck2015_spt_b12.yaml: SZTheory with profile battaglia12 serves both likelihoods
+    (Cl_sz at the 18 Planck ells and at 3000); built only, not evaluated (needs the SZTheory
+    options ``profile`` and ``mass_function``)."""
+    info = yaml_load_file(os.path.join(REPO, "yaml", "planck2015_spt_b12.yaml"))
+    info["likelihood"]["cobaya_szlite.Planck2015TSZ"]["data_folder"] = PLANCK_FOLDER
+    assert os.path.samefile(os.path.join(REPO, info["likelihood"]["spt_tsz"]["data_folder"]), FOLDER)
+    info["likelihood"]["spt_tsz"]["data_folder"] = FOLDER
+    info.pop("output")
+    model = get_model(info)
+    assert set(model.parameterization.sampled_params()) == {
+        "sigma8", "omega_cdm", "H0", "P0_B12", "alpha_m_P0_B12", "A_CIB", "A_RS", "A_IR"}
+    theory = model.theory["cobaya_szlite.SZTheory"]
+    assert 3000.0 in theory._ells and len(theory._ells) == 19
+    np.testing.assert_array_equal(model.likelihood["spt_tsz"].data.ell, [3000.0])
+    assert "F_sz_P0" in model.parameterization.derived_params()
