@@ -43,7 +43,7 @@ from jax.typing import ArrayLike
 from ..background import h_of, omega_m
 from ..constants import T_CMB
 from ..params import CosmoParams
-from .sigma import sigma8_normalised
+from .sigma import normalised_power
 
 __all__ = [
     "BOX",
@@ -247,9 +247,7 @@ def power_z0(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
     for `eh98.power_z0`); one evaluation of the shape serves the normalisation nodes and
     every requested wavenumber (see the module docstring for the range of the fit).
     """
-    if cosmo.logA is not None:
-        cosmo = cosmo._replace(sigma8=sigma8_from_logA(cosmo))
-    return sigma8_normalised(cosmo, lambda kk: _shape(cosmo, kk), k)
+    return normalised_power(cosmo, lambda kk: _shape(cosmo, kk), k, sigma8_from_logA)
 
 
 def _inside(value, lo, hi):

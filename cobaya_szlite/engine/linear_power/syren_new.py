@@ -26,7 +26,7 @@ rms error of 0.3% against the Boltzmann code over its parameter box (`BOX`) for
 9e-3 <= k / (h Mpc^-1) <= 9 and 0 <= z <= 3, and 0.1% for its sigma8(A_s) relation.
 
 Amplitude. The shape is normalised by the top-hat integral to sigma(8 h^-1 Mpc) = sigma8
-(`sigma.sigma8_normalised`, as for the other backends): `cosmo.sigma8`, or, with
+(`sigma.normalised_power`, as for the other backends): `cosmo.sigma8`, or, with
 `cosmo.logA` set, the paper's fitted sigma8(A_s, Omega_m, Omega_b, h, n_s, m_nu, w0, wa)
 (`sigma8_from_logA`, its most precise expression). The derived sigma8 is then exactly the
 sigma8 of the spectrum used. (Against CAMB this is as accurate as the paper's direct A_s
@@ -57,7 +57,7 @@ from ..background import h_of
 from ..constants import T_CMB
 from ..params import CosmoParams
 from .bartlett23 import fit_wavenumbers, log_correction, transfer_no_wiggle
-from .sigma import sigma8_normalised
+from .sigma import normalised_power
 
 __all__ = [
     "BOX",
@@ -336,9 +336,7 @@ def power_z0(cosmo: CosmoParams, k: ArrayLike) -> jax.Array:
     -------
     Array, shape (n,)
     """
-    if cosmo.logA is not None:
-        cosmo = cosmo._replace(sigma8=sigma8_from_logA(cosmo))
-    return sigma8_normalised(cosmo, lambda kk: power(cosmo, kk), k)
+    return normalised_power(cosmo, lambda kk: power(cosmo, kk), k, sigma8_from_logA)
 
 
 def _inside(value, edges):
