@@ -120,7 +120,7 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
     """
     from .bandpowers import FixedCovariance, VaryingCovariance
     from .likelihood import TSZBandpowers
-    from .parameters import d_ell_spectra, d_ell_trispectrum
+    from .parameters import d_ell_spectra, d_ell_spectra_and_trispectrum
     from .planck2015 import Planck2015TSZ
 
     logprior, reason = _prior_terms(model)
@@ -179,18 +179,23 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
     def gather(x, index, fixed):
         return jnp.where(index >= 0, x[np.maximum(index, 0)], fixed)
 
+    any_varying = any(isinstance(like[2], tuple) for like in likes)
+
     def loglike(x):
         values = gather(x, theory_index, theory_fixed)
-        d_ell = d_ell_spectra(values, jnp.asarray(all_ell), precision, layout)
+        if any_varying:  # the trispectrum at a subset of multipoles is that block of it
+            d_ell, trispectrum = d_ell_spectra_and_trispectrum(values, jnp.asarray(all_ell), precision, layout)
+        else:
+            d_ell = d_ell_spectra(values, jnp.asarray(all_ell), precision, layout)
         total = 0.0
-        for (ell, data, covariance, index, fixed, templates), where in zip(likes, positions):
+        for (_ell, data, covariance, index, fixed, templates), where in zip(likes, positions):
             model_d = d_ell[0, where] + d_ell[1, where]
             if len(index):
                 model_d = model_d + gather(x, index, fixed) @ templates
             residual = data - model_d
             if isinstance(covariance, tuple):
                 gaussian, norm, ln_det_gaussian = covariance
-                cov = gaussian + d_ell_trispectrum(values, jnp.asarray(ell), precision, layout) / norm
+                cov = gaussian + trispectrum[np.ix_(where, where)] / norm
                 lower = jnp.linalg.cholesky(cov)  # NaN if not positive definite: ln P = -inf
                 z = jax.scipy.linalg.solve_triangular(lower, residual, lower=True)
                 ln_det = 2.0 * jnp.sum(jnp.log(jnp.diag(lower)))

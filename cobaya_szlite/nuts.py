@@ -48,6 +48,7 @@ from cobaya.log import LoggedError
 from cobaya.sampler import CovmatSampler
 from cobaya.yaml import yaml_dump_file
 
+from . import nuts_kernel
 from .convergence import effective_sample_size, rminus1, rminus1_cl
 from .nuts_target import host_logpost, unconstrained_logdensity
 from .posterior_gradient import PosteriorGradient, parameter_scales
@@ -68,31 +69,12 @@ class _Trace(NamedTuple):
     acceptance: np.ndarray
 
 
-def _nuts_block(logdensity: Callable, max_doublings: int, n_steps: int) -> Callable:
-    """JAX function (key, state, step_size, inverse_mass_matrix) -> (state, per-step info)
-    running ``n_steps`` NUTS transitions."""
-    import blackjax
-
-    def run(key, state, step_size, inverse_mass_matrix):
-        kernel = blackjax.nuts(logdensity, step_size=step_size, inverse_mass_matrix=inverse_mass_matrix,
-                               max_num_doublings=max_doublings)
-
-        def one(state, step_key):
-            state, info = kernel.step(step_key, state)
-            return state, (state.position, info.is_divergent, info.num_integration_steps,
-                           info.acceptance_rate)
-
-        return jax.lax.scan(one, state, jax.random.split(key, n_steps))
-
-    return run
-
-
 class NUTS(CovmatSampler):
     """No-U-Turn Sampler with Stan-style warm-up (see the module docstring)."""
 
     # options that may change when resuming (the chains stay valid)
     _at_resume_prefer_new = ["max_samples", "Rminus1_stop", "Rminus1_cl_stop", "Rminus1_cl_level",
-                             "output_every", "max_tries", "fast_path", "fd_step"]
+                             "output_every", "max_tries", "fast_path", "vectorize_chains", "fd_step"]
 
     # Options (defaults and comments in NUTS.yaml)
     chains: int
@@ -109,6 +91,7 @@ class NUTS(CovmatSampler):
     output_every: int
     max_tries: int
     fast_path: bool | None
+    vectorize_chains: bool | None
     transform_bounded: bool
     finite_differences: bool
     fd_step: float
@@ -179,9 +162,10 @@ class NUTS(CovmatSampler):
         if not isinstance(self.transform_bounded, bool):
             raise LoggedError(self.log, "Option 'transform_bounded' must be True or False; got %r.",
                               self.transform_bounded)
-        if self.fast_path not in (None, True, False):
-            raise LoggedError(self.log, "Option 'fast_path' must be null, True or False; got %r.",
-                              self.fast_path)
+        for name in ("fast_path", "vectorize_chains"):
+            if getattr(self, name) not in (None, True, False):
+                raise LoggedError(self.log, "Option '%s' must be null, True or False; got %r.",
+                                  name, getattr(self, name))
 
     def _build_target(self) -> None:
         """The log-density in u: the fast pure-JAX one if possible (and allowed), else the
@@ -194,10 +178,13 @@ class NUTS(CovmatSampler):
         if logpost is None and self.fast_path:
             raise LoggedError(self.log, "'fast_path: True', but the posterior is not pure JAX: %s.",
                               reason)
-        self.vectorised = logpost is not None
-        if self.vectorised:
+        self.fast = logpost is not None
+        self.vectorised = self.fast and (self.vectorize_chains if self.vectorize_chains is not None
+                                         else jax.default_backend() != "cpu")
+        if self.fast:
             self.log.info("Fast path: the whole posterior is one jitted JAX function; %d local "
-                          "chain(s) advance together.", len(self.local))
+                          "chain(s) advance %s.", len(self.local),
+                          "together (vmapped)" if self.vectorised else "one after the other")
         else:
             self.log.info("Generic path (%s): ln P and its gradient from the Cobaya model through "
                           "a host callback.", reason)
@@ -282,114 +269,144 @@ class NUTS(CovmatSampler):
 
     # ---- warm-up and sampling -----------------------------------------------
 
-    def _initial_inverse_mass(self, u: np.ndarray) -> np.ndarray:
-        """The initial covariance moved to u at the start point (diagonal: its diagonal)."""
+    def _whitening(self, u: np.ndarray) -> np.ndarray:
+        """Cholesky factor of the initial covariance moved to u at a chain's start."""
         inv_jac = 1.0 / self.bijection.jacobian_diagonal(u)
-        matrix = self.initial_covmat * np.outer(inv_jac, inv_jac)
-        return matrix if self.dense_mass else np.diag(matrix).copy()
+        return np.linalg.cholesky(self.initial_covmat * np.outer(inv_jac, inv_jac))
 
     def _keys(self, n: int) -> jax.Array:
         return jax.random.split(jax.random.key(int(self._rng.integers(2**62))), n)
 
-    def _warmup(self) -> None:
-        """Window adaptation of the chains without a saved state."""
-        import blackjax
-        from blackjax.adaptation.base import get_filter_adapt_info_fn
-
-        chains = [c for c in self.local if c not in self.states]
-        if not chains:
+    def _compile(self) -> None:
+        """The jitted transition and state initialisation (vmapped over the local chains on
+        the fast path) and adaptation (vmapped); built once per run."""
+        if hasattr(self, "_fns"):
             return
-        n_steps = int(self.warmup)
+        n = len(self.names)
+        vectorise = jax.vmap if self.vectorised else (lambda f: f)
+        adapt_init, adapt_update, adapt_final = nuts_kernel.adaptation(n, bool(self.dense_mass),
+                                                                        float(self.target_accept))
+        self._fns = {
+            "init": jax.jit(vectorise(nuts_kernel.initial_state(self.logdensity))),
+            "step": jax.jit(vectorise(nuts_kernel.transition(self.logdensity, int(self.max_tree_depth)))),
+            "adapt_init": jax.jit(jax.vmap(adapt_init)),
+            "adapt_update": jax.jit(jax.vmap(adapt_update, in_axes=(0, None, None, 0, 0))),
+            "adapt_final": jax.jit(jax.vmap(adapt_final)),
+        }
 
-        def run(key, u0, imm0):
-            adaptation = blackjax.window_adaptation(
-                blackjax.nuts, self.logdensity, is_mass_matrix_diagonal=not self.dense_mass,
-                initial_inverse_mass_matrix=imm0, target_acceptance_rate=float(self.target_accept),
-                max_num_doublings=int(self.max_tree_depth),
-                adaptation_info_fn=get_filter_adapt_info_fn(info_keys={"is_divergent"}),
-            )
-            return adaptation.run(key, u0, num_steps=n_steps)
+    def _load_chains(self, chains: list[int]) -> None:
+        """Device-side state of ``chains`` from their saved states (position in u)."""
+        states = [self.states[c] for c in chains]
+        n = len(self.names)
+        # states saved before the whitening was introduced sampled u itself
+        shift = np.array([s.get("shift", np.zeros(n)) for s in states])
+        tril = np.array([s.get("tril", np.eye(n)) for s in states])
+        z = np.array([np.linalg.solve(t, s["position"] - m) for s, m, t in zip(states, shift, tril)])
+        self._chain_arrays = {
+            "shift": jnp.asarray(shift), "tril": jnp.asarray(tril),
+            "step_size": jnp.asarray([float(s["step_size"]) for s in states]),
+            "inverse_mass_matrix": jnp.asarray(np.array([s["inverse_mass_matrix"] for s in states])),
+        }
+        self._hmc = self._map(self._fns["init"], jnp.asarray(z), self._chain_arrays["shift"],
+                              self._chain_arrays["tril"])
 
-        starts = np.array([self.starts[c] for c in chains])
-        imms = np.array([self._initial_inverse_mass(u) for u in starts])
+    def _map(self, function: Callable, *args: Any) -> Any:
+        """``function`` over the local chains: once, vmapped, on the fast path; chain by
+        chain (arguments sliced, results stacked) on the generic one."""
+        if self.vectorised:
+            return function(*args)
+        results = []
+        for i in range(len(jax.tree.leaves(args[0])[0])):
+            results.append(function(*(jax.tree.map(lambda a, i=i: a[i], arg) for arg in args)))
+        return jax.tree.map(lambda *a: jnp.stack(a), *results)
+
+    def _step(self, keys: jax.Array, step_size: jax.Array, inverse_mass_matrix: jax.Array) -> tuple:
+        """One NUTS transition of every local chain; returns (is_divergent, steps,
+        acceptance), each (n_local,)."""
+        arrays = self._chain_arrays
+        self._hmc, info = self._map(self._fns["step"], keys, self._hmc, step_size, inverse_mass_matrix,
+                                    arrays["shift"], arrays["tril"])
+        return info
+
+    def _warmup(self) -> None:
+        """Window adaptation (Stan's schedule) of the chains without a saved state, one
+        transition at a time with the run's single compiled NUTS kernel."""
+        chains = [c for c in self.local if c not in self.states]
+        self._compile()
+        self.warmup_seconds = 0.0
+        if not chains:
+            self._load_chains(self.local)
+            return
+        n_steps, n = int(self.warmup), len(self.names)
+        for c in chains:
+            self.states[c] = {"position": self.starts[c], "shift": self.starts[c],
+                              "tril": self._whitening(self.starts[c]), "step_size": 1.0,
+                              "inverse_mass_matrix": np.eye(n) if self.dense_mass else np.ones(n),
+                              "n_samples": 0}
+        # the warm-up runs on these chains only; the resumed ones wait for the sampling
+        self._load_chains(chains)
         keys = self._keys(len(chains))
-        self.log.info("Warm-up: %d adaptation steps for chain(s) %s.", n_steps,
-                      [c + 1 for c in chains])
+        self.log.info("Warm-up: %d adaptation steps for chain(s) %s.", n_steps, [c + 1 for c in chains])
         start = time.time()
-        if n_steps == 0:
-            results = [self._no_warmup(u, imm) for u, imm in zip(starts, imms)]
-        elif self.vectorised:
-            (states, params), info = jax.jit(jax.vmap(run))(keys, jnp.asarray(starts), jnp.asarray(imms))
-            results = [(jax.tree.map(lambda a, i=i: a[i], states), float(params["step_size"][i]),
-                        np.asarray(params["inverse_mass_matrix"][i]),
-                        int(np.sum(info.info.is_divergent[i]))) for i in range(len(chains))]
+        divergent = np.zeros(len(chains), dtype=int)
+        if n_steps:
+            arrays = self._chain_arrays
+            adapt = self._fns["adapt_init"](arrays["inverse_mass_matrix"], arrays["step_size"])
+            slow, window_end = nuts_kernel.warmup_schedule(n_steps)
+            steps = []
+            for i in range(n_steps):
+                split = jax.vmap(jax.random.split)(keys)
+                keys = split[:, 0]
+                div, n_leapfrog, acceptance = self._step(split[:, 1], adapt.step_size,
+                                                         adapt.inverse_mass_matrix)
+                adapt = self._fns["adapt_update"](adapt, slow[i], window_end[i], self._hmc.position,
+                                                  acceptance)
+                divergent += np.asarray(div, dtype=int)
+                steps.append(np.asarray(n_leapfrog))
+                if window_end[i] or i == n_steps - 1:
+                    self.log.info("Warm-up step %d/%d (%.0f s): step size %s, %.1f leapfrog steps "
+                                  "per transition, %d divergent so far.", i + 1, n_steps,
+                                  time.time() - start, np.round(np.asarray(adapt.step_size), 4).tolist(),
+                                  float(np.mean(steps)), int(divergent.sum()))
+                    steps = []
+            step_size, imm = self._fns["adapt_final"](adapt)
         else:
-            jitted = jax.jit(run)
-            results = []
-            for key, u0, imm0 in zip(keys, starts, imms):
-                (state, params), info = jitted(key, jnp.asarray(u0), jnp.asarray(imm0))
-                results.append((state, float(params["step_size"]), np.asarray(params["inverse_mass_matrix"]),
-                                int(np.sum(info.info.is_divergent))))
-        for chain, (state, step_size, imm, divergent) in zip(chains, results):
-            if not (np.isfinite(step_size) and step_size > 0):
+            step_size, imm = jnp.full(len(chains), 0.1), self._chain_arrays["inverse_mass_matrix"]
+        for i, chain in enumerate(chains):
+            size = float(step_size[i])
+            if not (np.isfinite(size) and size > 0):
                 raise LoggedError(self.log, "Chain %d: the warm-up failed (step size %r); the "
-                                  "posterior may be improper or zero almost everywhere.", chain + 1,
-                                  step_size)
-            self.states[chain] = {"position": np.asarray(state.position), "step_size": step_size,
-                                  "inverse_mass_matrix": imm, "n_samples": 0,
-                                  "key": np.asarray(jax.random.key_data(self._keys(1)[0]))}
+                                  "posterior may be improper or zero almost everywhere.", chain + 1, size)
+            state = self.states[chain]
+            state.update(step_size=size, inverse_mass_matrix=np.asarray(imm[i]),
+                         position=state["shift"] + state["tril"] @ np.asarray(self._hmc.position[i]),
+                         key=np.asarray(jax.random.key_data(keys[i])))
             self.log.info("Chain %d warmed up: step size %.4g, %d divergent warm-up transition(s).",
-                          chain + 1, step_size, divergent)
-        self.log.info("Warm-up done in %.1f s.", time.time() - start)
-
-    def _no_warmup(self, u: np.ndarray, imm: np.ndarray) -> tuple:
-        import blackjax
-
-        state = blackjax.nuts(self.logdensity, step_size=1.0, inverse_mass_matrix=imm).init(jnp.asarray(u))
-        return state, 0.1, imm, 0
+                          chain + 1, size, divergent[i])
+        self.warmup_seconds = time.time() - start
+        self.log.info("Warm-up done in %.1f s.", self.warmup_seconds)
+        self._load_chains(self.local)
 
     def _advance(self, n_steps: int) -> dict[int, _Trace]:
         """n_steps NUTS transitions of every local chain; updates the saved states."""
-        import blackjax
-
-        block = _nuts_block(self.logdensity, int(self.max_tree_depth), n_steps)
         chains = list(self.local)
-        if not hasattr(self, "_compiled_blocks"):
-            self._compiled_blocks = {}
-        if n_steps not in self._compiled_blocks:
-            self._compiled_blocks[n_steps] = jax.jit(jax.vmap(block) if self.vectorised else block)
-        run = self._compiled_blocks[n_steps]
-
-        def init(chain):
-            s = self.states[chain]
-            return blackjax.nuts(self.logdensity, step_size=float(s["step_size"]),
-                                 inverse_mass_matrix=jnp.asarray(s["inverse_mass_matrix"])).init(
-                jnp.asarray(s["position"]))
-
-        keys = {c: jax.random.wrap_key_data(jnp.asarray(self.states[c]["key"])) for c in chains}
-        split = {c: jax.random.split(keys[c]) for c in chains}
-        if self.vectorised:
-            states = jax.tree.map(lambda *a: jnp.stack(a), *[init(c) for c in chains])
-            final, (pos, div, steps, acc) = run(
-                jnp.stack([split[c][0] for c in chains]), states,
-                jnp.asarray([float(self.states[c]["step_size"]) for c in chains]),
-                jnp.stack([jnp.asarray(self.states[c]["inverse_mass_matrix"]) for c in chains]))
-            out = {c: (np.asarray(final.position[i]), np.asarray(pos[i]), np.asarray(div[i]),
-                       np.asarray(steps[i]), np.asarray(acc[i])) for i, c in enumerate(chains)}
-        else:
-            out = {}
-            for c in chains:
-                final, (pos, div, steps, acc) = run(
-                    split[c][0], init(c), float(self.states[c]["step_size"]),
-                    jnp.asarray(self.states[c]["inverse_mass_matrix"]))
-                out[c] = (np.asarray(final.position), np.asarray(pos), np.asarray(div),
-                          np.asarray(steps), np.asarray(acc))
+        keys = jnp.stack([jax.random.wrap_key_data(jnp.asarray(self.states[c]["key"])) for c in chains])
+        arrays = self._chain_arrays
+        record = {"z": [], "div": [], "steps": [], "acc": []}
+        for _ in range(n_steps):
+            split = jax.vmap(jax.random.split)(keys)
+            keys = split[:, 0]
+            div, steps, acc = self._step(split[:, 1], arrays["step_size"], arrays["inverse_mass_matrix"])
+            for name, value in zip(record, (self._hmc.position, div, steps, acc)):
+                record[name].append(value)
+        z, div, steps, acc = (np.asarray(jnp.stack(record[k], axis=1)) for k in record)
+        shift, tril = np.asarray(arrays["shift"]), np.asarray(arrays["tril"])
         traces = {}
-        for c in chains:
-            last, pos, div, steps, acc = out[c]
-            self.states[c]["position"] = last
-            self.states[c]["key"] = np.asarray(jax.random.key_data(split[c][1]))
-            traces[c] = _Trace(pos, div, steps, acc)
+        for i, c in enumerate(chains):
+            u = shift[i] + z[i] @ tril[i].T
+            self.states[c]["position"] = u[-1]
+            self.states[c]["key"] = np.asarray(jax.random.key_data(keys[i]))
+            traces[c] = _Trace(u, div[i], steps[i], acc[i])
         return traces
 
     def _record(self, chain: int, trace: _Trace) -> None:

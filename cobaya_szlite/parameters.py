@@ -30,6 +30,7 @@ from .engine import (
     ProfileParamsA10,
     ProfileParamsB12,
     cl_yy,
+    cl_yy_and_trispectrum,
     cl_yy_trispectrum,
 )
 from .engine import background as _background
@@ -58,6 +59,7 @@ __all__ = [
     "InputLayoutError",
     "d_ell_factor",
     "d_ell_spectra",
+    "d_ell_spectra_and_trispectrum",
     "d_ell_trispectrum",
     "derived_values",
     "f_sz",
@@ -553,3 +555,26 @@ def d_ell_trispectrum(values: ArrayLike, ell: ArrayLike, precision: Precision,
     to_d = d_ell_factor(ell)
     return cl_yy_trispectrum(*to_pytrees(values, layout), ell, precision=precision,
                              model=layout.model) * jnp.outer(to_d, to_d)
+
+
+def d_ell_spectra_and_trispectrum(values: ArrayLike, ell: ArrayLike, precision: Precision,
+                                  layout: InputLayout = DEFAULT_LAYOUT) -> tuple[jax.Array, jax.Array]:
+    """`d_ell_spectra` and `d_ell_trispectrum` at the same multipoles from one evaluation of
+    the engine ingredients (traceable; under reverse-mode differentiation this shares the
+    backward pass of the ingredients, which XLA does not merge for two separate calls).
+
+    Parameters
+    ----------
+    values, ell, precision, layout : as for `d_ell_spectra`
+
+    Returns
+    -------
+    d_ell : array, shape (2, n_ell)
+        As `d_ell_spectra`.
+    trispectrum : array, shape (n_ell, n_ell)
+        As `d_ell_trispectrum`.
+    """
+    one_halo, two_halo, trispectrum = cl_yy_and_trispectrum(*to_pytrees(values, layout), ell,
+                                                            precision=precision, model=layout.model)
+    to_d = d_ell_factor(ell)
+    return jnp.stack([one_halo * to_d, two_halo * to_d]), trispectrum * jnp.outer(to_d, to_d)

@@ -137,7 +137,7 @@ def _mc_agrees(chains, statistic, truth):
 
 def test_banana_moments():
     """Curved 2-d posterior: E[x] = E[y] = 0, E[x^2] = 1, E[y^2] = 2 B^2 + S^2, E[x^2 y] = 2 B."""
-    _, sampler = run(_banana_info(warmup=300, max_samples=800, output_every=800))
+    _, sampler = run(_banana_info(warmup=300, max_samples=2000, output_every=2000))
     chains = _chains(sampler, ["x", "y"])
     for statistic, truth in [(lambda c: c[:, 0], 0.0), (lambda c: c[:, 1], 0.0), (lambda c: c[:, 0] ** 2, 1.0),
                              (lambda c: c[:, 1] ** 2, 2 * nl.BANANA_B**2 + nl.BANANA_S**2),
@@ -146,7 +146,8 @@ def test_banana_moments():
 
 
 def test_vectorised_chains_sample_the_gaussian(monkeypatch):
-    """The fast path's machinery (warm-up and sampling of all chains vmapped, no callback), fed
+    """The fast path's machinery (warm-up and sampling of all chains vmapped, no callback,
+    ``vectorize_chains: True``; one after the other is the default on CPU), fed
     with the Gaussian's ln P written in JAX (what `pure_jax_logpost` gives for the tSZ models):
     the same moments within Monte Carlo error, and the recorded ln P is the Cobaya model's."""
     import cobaya_szlite.jax_posterior as jax_posterior
@@ -161,9 +162,9 @@ def test_vectorised_chains_sample_the_gaussian(monkeypatch):
         return jnp.where(inside, -0.5 * r @ inverse @ r - log_volume, -jnp.inf)
 
     monkeypatch.setattr(jax_posterior, "pure_jax_logpost", lambda model: (logpost, ""))
-    info = _gauss_info(chains=3, max_samples=400, output_every=400, fast_path=True)
+    info = _gauss_info(chains=3, max_samples=400, output_every=400, fast_path=True, vectorize_chains=True)
     _, sampler = run(info)
-    assert sampler.vectorised
+    assert sampler.fast and sampler.vectorised
     chains = _chains(sampler, nl.GAUSS_NAMES)
     assert [len(c) for c in chains] == [400] * 3
     ess = effective_sample_size(chains)

@@ -62,7 +62,7 @@ from .tables import (
     engine_redshifts,
     tables_from_engine,
 )
-from .tsz import cl_yy, cl_yy_covariance, cl_yy_trispectrum
+from .tsz import cl_yy, cl_yy_and_trispectrum, cl_yy_covariance, cl_yy_trispectrum
 from .validate import validate
 from .x64 import X64_LINE, require_x64
 
@@ -86,6 +86,7 @@ __all__ = [
     "angular_diameter_distance",
     "check_precision",
     "cl_yy",
+    "cl_yy_and_trispectrum",
     "cl_yy_covariance",
     "cl_yy_tabulated",
     "cl_yy_trispectrum",

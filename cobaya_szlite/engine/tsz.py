@@ -290,14 +290,23 @@ def _cl_from_ingredients(ing: Ingredients) -> tuple[jax.Array, jax.Array]:
     return cl_1h * guard, cl_2h * guard
 
 
-def _y2_on_grid(terms, n_m):
-    """y_ell^2 / prefactor^2 (self-similar) or y_ell^2 (general) at every (z, M, ell)."""
+def _y2_on_grid(terms, grids):
+    """y_ell^2 / prefactor^2 (self-similar) or y_ell^2 (general) at every (z, ell, M).
+
+    Self-similar: the rows of the Hankel matrix of u^2 (one row per table lag, M along it)
+    read at the fractional lag of each (z, ell) by 4-point Lagrange weights, so the reverse
+    pass adds whole rows instead of scattering every (z, M, ell) element.
+    """
     if isinstance(terms, GeneralTerms):
-        return terms.y**2
-    n_z = terms.offset.shape[0]
-    rows = terms.offset[:, None, :] + np.arange(n_m)[None, :, None]
-    u2 = lagrange4_interp(jnp.broadcast_to(terms.u**2, (n_z, terms.u.size)), rows.reshape(n_z, -1))
-    return u2.reshape(rows.shape)
+        return jnp.swapaxes(terms.y**2, 1, 2)
+    rows = (terms.u**2)[grids.hankel_index.T]
+    n_lag = rows.shape[0]
+    t = jnp.clip(terms.offset, 1.0, n_lag - 3.0 - 1e-9)
+    i = jnp.floor(t).astype(jnp.int32)
+    f = (t - i)[..., None]
+    weights = (-f * (f - 1.0) * (f - 2.0) / 6.0, (f + 1.0) * (f - 1.0) * (f - 2.0) / 2.0,
+               -(f + 1.0) * f * (f - 2.0) / 2.0, (f + 1.0) * f * (f - 1.0) / 6.0)
+    return sum(w * jnp.take(rows, i + lag, axis=0) for w, lag in zip(weights, (-1, 0, 1, 2)))
 
 
 @jax.jit
@@ -321,14 +330,37 @@ def cl_yy_trispectrum(cosmo: CosmoParams, profile, ell: ArrayLike, precision: Pr
     return _trispectrum_from_ingredients(_ingredients(cosmo, profile, ell, precision, model))
 
 
+@jax.jit
+def cl_yy_and_trispectrum(cosmo: CosmoParams, profile, ell: ArrayLike, precision: Precision = Precision(),
+                          model: HaloModel = HaloModel()) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """`cl_yy` and `cl_yy_trispectrum` at the same multipoles from one evaluation of the
+    halo-model ingredients (background, mass function, profile transforms).
+
+    Parameters
+    ----------
+    cosmo, profile, ell, precision, model
+        As for `cl_yy`.
+
+    Returns
+    -------
+    cl_1h, cl_2h : Array, shape (n_ell,)
+        As `cl_yy`.
+    trispectrum : Array, shape (n_ell, n_ell)
+        As `cl_yy_trispectrum`.
+    """
+    ing = _ingredients(cosmo, profile, ell, precision, model)
+    return (*_cl_from_ingredients(ing), _trispectrum_from_ingredients(ing))
+
+
 def _trispectrum_from_ingredients(ing: Ingredients) -> jax.Array:
     """T(ell, ell') of `cl_yy_trispectrum` from the ingredients of one point (NaN when not valid)."""
     halo = ing.halo
-    y2 = _y2_on_grid(ing.profile, ing.grids.mass.size)
+    y2 = _y2_on_grid(ing.profile, ing.grids)
     weights = halo.dvol[:, None] * halo.number
     if isinstance(ing.profile, SelfSimilarTerms):
         weights = weights * ing.profile.prefactor**4
-    trispectrum = jnp.einsum("zm,zml,zmk->lk", weights, y2, y2)
+    weighted = weights[:, None, :] * y2
+    trispectrum = jnp.einsum("zlm,zkm->lk", weighted, y2)
     return trispectrum * _nan_unless(ing.valid)
 
 
