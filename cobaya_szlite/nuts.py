@@ -1,10 +1,11 @@
 """Cobaya sampler `NUTS`: the No-U-Turn Sampler with exact gradients of the posterior.
 
 Use it as ``sampler: {cobaya_szlite.NUTS: {...}}`` (options and defaults in
-``NUTS.yaml``). The algorithm is BlackJAX's (``blackjax.nuts`` after
-``blackjax.window_adaptation``, Stan's warm-up of the step size and mass matrix);
-this class builds the target density, runs the chains, writes them and decides
-when to stop.
+``NUTS.yaml``). The algorithm is BlackJAX's (``blackjax.nuts`` after Stan's warm-up
+of the step size and mass matrix, composed from BlackJAX's adaptation pieces in
+`cobaya_szlite.nuts_kernel`, where each chain is also whitened by the initial
+covariance); this class builds the target density, runs the chains, writes them and
+decides when to stop.
 
 Target: the log-posterior of the Cobaya model in the unconstrained coordinates of
 `cobaya_szlite.unconstrained.Bijection` (bounded priors through logit / log maps with
@@ -18,13 +19,15 @@ walls of zero posterior). Two paths give it:
   host callback (`cobaya_szlite.nuts_target.host_logpost`); chains advance one
   after the other;
 - fast: when `cobaya_szlite.jax_posterior.pure_jax_logpost` can write the whole
-  posterior as one JAX function, no callback: the chains of a process advance
-  together (vmapped) in compiled code.
+  posterior as one JAX function, no callback: each transition is compiled code, and
+  the chains of a process advance together (vmapped) or one after the other
+  (``vectorize_chains``).
 
 Outputs, at the run's prefix: ``<prefix>.<i>.txt`` per chain (Cobaya's sample
 format: weight, minuslogpost, sampled and derived params, minuslogprior, chi2; each
 sample evaluated once more by the model for its derived parameters), the state of
-each chain (``<prefix>.<i>.nuts.npz``: position, step size, mass matrix, random key)
+each chain (``<prefix>.<i>.nuts.npz``: position, whitening, step size, mass matrix,
+random key)
 for ``--resume``, ``<prefix>.checkpoint`` (converged or not) and at the end
 ``<prefix>.covmat`` (the posterior covariance of the samples, usable as a covmat of
 ``mcmc`` or of this sampler). Stopping: Gelman-Rubin R-1 across chains as in
@@ -278,8 +281,8 @@ class NUTS(CovmatSampler):
         return jax.random.split(jax.random.key(int(self._rng.integers(2**62))), n)
 
     def _compile(self) -> None:
-        """The jitted transition and state initialisation (vmapped over the local chains on
-        the fast path) and adaptation (vmapped); built once per run."""
+        """The jitted transition and state initialisation (vmapped over the local chains when
+        they advance together) and adaptation (always vmapped); built once per run."""
         if hasattr(self, "_fns"):
             return
         n = len(self.names)
@@ -311,8 +314,8 @@ class NUTS(CovmatSampler):
                               self._chain_arrays["tril"])
 
     def _map(self, function: Callable, *args: Any) -> Any:
-        """``function`` over the local chains: once, vmapped, on the fast path; chain by
-        chain (arguments sliced, results stacked) on the generic one."""
+        """``function`` over the local chains: once, vmapped, when they advance together;
+        otherwise chain by chain (arguments sliced, results stacked)."""
         if self.vectorised:
             return function(*args)
         results = []

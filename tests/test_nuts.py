@@ -177,6 +177,36 @@ def test_vectorised_chains_sample_the_gaussian(monkeypatch):
     assert -row["minuslogpost"] == pytest.approx(float(logpost(jnp.asarray(point))), abs=1e-9)
 
 
+#: Posterior of yaml/nuts_mock.yaml (the packaged noiseless mock) from a long Cobaya mcmc run,
+#: `python benchmarks/mock_posterior_reference.py --rminus1 0.0005`: mean, sd. Its Monte
+#: Carlo error (ESS about 1e4: 0.01 sigma) is negligible next to that of the short NUTS run here.
+MOCK_MCMC = {"sigma8": (0.857014, 0.057347), "omega_cdm": (0.119332, 0.0011988),
+             "B": (1.48387, 0.27965)}
+
+
+@pytest.mark.slow
+def test_mock_posterior_agrees_with_mcmc(tmp_path):
+    """NUTS on yaml/nuts_mock.yaml, as shipped (fast path, chains one after the other on
+    CPU) but shorter: each mean within N_SIGMA of its Monte Carlo error (sd / sqrt(ESS), ESS
+    of this run) of the long mcmc run's, each sd within N_SIGMA sqrt(1 / (2 ESS)) relative.
+    The long runs of docs/nuts.md (benchmarks/bench_sampler.py) agree to 0.1 sigma and 5%."""
+    info = yaml_load_file(os.path.join(os.path.dirname(TESTS), "yaml", "nuts_mock.yaml"))
+    info["sampler"][SAMPLER].update(chains=2, warmup=300, max_samples=400, output_every=400, seed=3,
+                                    Rminus1_stop=1e-9)
+    info["output"] = str(tmp_path / "mock")
+    _, sampler = run(info)
+    assert sampler.fast
+    names = list(MOCK_MCMC)
+    chains = _chains(sampler, names)
+    ess = effective_sample_size(chains)
+    pooled = np.concatenate(chains)
+    for i, name in enumerate(names):
+        mean, sd = MOCK_MCMC[name]
+        assert abs(pooled[:, i].mean() - mean) < N_SIGMA * sd / np.sqrt(ess[i]), (name, pooled[:, i].mean(), ess[i])
+        assert abs(pooled[:, i].std(ddof=1) / sd - 1) < N_SIGMA * np.sqrt(1 / (2 * ess[i])), (
+            name, pooled[:, i].std(ddof=1), ess[i])
+
+
 # ---- Cobaya citizenship -----------------------------------------------------------------
 
 
