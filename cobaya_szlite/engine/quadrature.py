@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import sici
 
-__all__ = ["cubic_sinc_transform_weights", "lagrange4_interp", "simpson_weights", "sinc_transform_weights"]
+__all__ = ["cubic_sinc_transform_weights", "lagrange4_interp", "lagrange4_weights", "simpson_weights",
+           "sinc_transform_weights"]
 
 
 def simpson_weights(n: int, dx: float) -> np.ndarray:
@@ -109,6 +110,24 @@ def cubic_sinc_transform_weights(q: np.ndarray, x: np.ndarray, refine: int = 8) 
     return w
 
 
+def lagrange4_weights(f: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Cubic Lagrange weights of the nodes at offsets -1, 0, 1, 2 from a point at fraction
+    `f` (in [0, 1)) past node 0 of a uniform grid.
+
+    Parameters
+    ----------
+    f : Array
+        Fractional positions.
+
+    Returns
+    -------
+    tuple of 4 Arrays, each shaped as `f`
+        Weights of the nodes i - 1, i, i + 1, i + 2 (they sum to 1).
+    """
+    return (-f * (f - 1.0) * (f - 2.0) / 6.0, (f + 1.0) * (f - 1.0) * (f - 2.0) / 2.0,
+            -(f + 1.0) * f * (f - 2.0) / 2.0, (f + 1.0) * f * (f - 1.0) / 6.0)
+
+
 def lagrange4_interp(table: jax.Array, t: jax.Array) -> jax.Array:
     """Cubic (4-point) Lagrange interpolation of `table` along its last axis.
 
@@ -127,13 +146,5 @@ def lagrange4_interp(table: jax.Array, t: jax.Array) -> jax.Array:
     n = table.shape[-1]
     t = jnp.clip(t, 1.0, n - 3.0 - 1e-9)
     i = jnp.floor(t).astype(jnp.int32)
-    f = t - i
-
-    def take(off):
-        return jnp.take_along_axis(table, i + off, axis=-1)
-
-    wm1 = -f * (f - 1.0) * (f - 2.0) / 6.0
-    w0 = (f + 1.0) * (f - 1.0) * (f - 2.0) / 2.0
-    w1 = -(f + 1.0) * f * (f - 2.0) / 2.0
-    w2 = (f + 1.0) * f * (f - 1.0) / 6.0
-    return wm1 * take(-1) + w0 * take(0) + w1 * take(1) + w2 * take(2)
+    weights = lagrange4_weights(t - i)
+    return sum(w * jnp.take_along_axis(table, i + off, axis=-1) for w, off in zip(weights, (-1, 0, 1, 2)))

@@ -36,7 +36,7 @@ from .mass_function import halo_bias_function, mass_function, number_density_fac
 from .params import CosmoParams, HaloModel
 from .precision import Precision
 from .profiles import fourier_on_table, profile_component
-from .quadrature import lagrange4_interp
+from .quadrature import lagrange4_interp, lagrange4_weights
 from .validate import physical_mask
 from .x64 import require_x64
 
@@ -303,9 +303,7 @@ def _y2_on_grid(terms, grids):
     n_lag = rows.shape[0]
     t = jnp.clip(terms.offset, 1.0, n_lag - 3.0 - 1e-9)
     i = jnp.floor(t).astype(jnp.int32)
-    f = (t - i)[..., None]
-    weights = (-f * (f - 1.0) * (f - 2.0) / 6.0, (f + 1.0) * (f - 1.0) * (f - 2.0) / 2.0,
-               -(f + 1.0) * f * (f - 2.0) / 2.0, (f + 1.0) * f * (f - 1.0) / 6.0)
+    weights = lagrange4_weights((t - i)[..., None])
     return sum(w * jnp.take(rows, i + lag, axis=0) for w, lag in zip(weights, (-1, 0, 1, 2)))
 
 
