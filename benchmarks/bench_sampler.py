@@ -1,8 +1,8 @@
 """Benchmark: effective samples per second, cobaya_szlite.NUTS vs Cobaya's mcmc.
 
     python benchmarks/bench_sampler.py [--yaml yaml/nuts_mock.yaml] [--seed 1]
-        [--nuts-max-samples N] [--nuts key=value ...] [--packages-path PACKAGES]
-        [--keep FOLDER] [--plot FILE.png] [--json out.json]
+        [--nuts-max-samples N] [--nuts key=value ...] [-p PACKAGES]
+        [--keep FOLDER] [--plot FILE.png] [--json out.json] [--cost]
 
 Runs both samplers on the model of the YAML (its sampler block is replaced; theory,
 likelihood and params kept), one after the other in this process, to the same stopping
@@ -24,7 +24,10 @@ the sampled parameters of the effective sample size (the same estimator for both
 its Markov steps and its first 30% dropped as burn-in; NUTS writes no warm-up), that
 minimum per second, and the posterior means and standard deviations (NUTS - mcmc in units
 of mcmc's sigma, with the Monte Carlo error of that difference from both ESS).
-``--plot`` draws the two posteriors over each other with getdist.
+``--plot`` draws the two posteriors over each other with getdist (dropping 30% of mcmc's
+rows, getdist's ``ignore_rows``). ``--cost`` only times, for the fast path of the model,
+ln P and ln P with its gradient (jitted, median of 30 warm calls at a ``ref`` draw) and
+Cobaya's ``model.logpost`` (what mcmc pays per step that recomputes the theory).
 """
 
 import argparse
@@ -102,6 +105,38 @@ def plot(results: list[dict], names: list[str], path: str) -> None:
     g.export(path)
 
 
+def cost(info: dict, repeats: int = 30) -> None:
+    """Print the warm cost of ln P, of ln P with its gradient, and of Cobaya's logpost."""
+    import jax
+    from cobaya.model import get_model
+
+    from cobaya_szlite.jax_posterior import pure_jax_logpost
+
+    info = {k: v for k, v in info.items() if k not in ("sampler", "output", "force")}
+    model = get_model(info)
+    logpost, reason = pure_jax_logpost(model)
+    if logpost is None:
+        raise SystemExit(f"no pure-JAX posterior: {reason}")
+    x = np.asarray(model.prior.reference(random_state=1), dtype=float)
+
+    def median_ms(function, points):
+        function(points[0])
+        times = []
+        for point in points[1:]:
+            start = time.perf_counter()
+            jax.block_until_ready(function(point))
+            times.append(time.perf_counter() - start)
+        return 1e3 * float(np.median(times))
+
+    same = [x] * (repeats + 1)
+    moved = [x * (1 + 1e-9 * i) for i in range(repeats + 1)]  # new points: no Cobaya caching
+    value = median_ms(jax.jit(logpost), same)
+    both = median_ms(jax.jit(jax.value_and_grad(logpost)), same)
+    cobaya = median_ms(model.logpost, moved)
+    print("| ln P | ln P + gradient | Cobaya model.logpost |\n|---:|---:|---:|\n"
+          f"| {value:.2f} ms | {both:.2f} ms | {cobaya:.2f} ms |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--yaml", default=os.path.join(ROOT, "yaml", "nuts_mock.yaml"))
@@ -109,20 +144,25 @@ def main() -> None:
     parser.add_argument("--nuts-max-samples", type=int, default=1000)
     parser.add_argument("--nuts", nargs="*", default=[], metavar="KEY=VALUE",
                         help="NUTS options overriding the YAML's (values in YAML syntax)")
-    parser.add_argument("--packages-path", help="as cobaya-run -p (for data installed by cobaya-install)")
+    parser.add_argument("-p", "--packages-path", help="as cobaya-run -p (for data installed by cobaya-install)")
     parser.add_argument("--keep", help="write both runs' chains into this folder (default: a temporary one)")
     parser.add_argument("--plot", help="getdist triangle plot of both posteriors to this file")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--cost", action="store_true", help="only time ln P, its gradient and Cobaya's logpost")
     args = parser.parse_args()
     info = yaml_load_file(args.yaml)
     stop = stopping_rule(info["sampler"])
-    nuts = dict(info["sampler"].get(NUTS_NAME) or {})
-    nuts.update({k: yaml_load(v) for k, v in (item.split("=", 1) for item in args.nuts)})
-    mcmc = {"seed": args.seed, "output_every": "10s", **stop,
-            **{k: nuts[k] for k in ("covmat", "covmat_params") if nuts.get(k) is not None}}
-    info.update({"force": True, "debug": False})
     if args.packages_path:
         info["packages_path"] = args.packages_path
+    if args.cost:
+        cost(info)
+        return
+    nuts = dict(info["sampler"].get(NUTS_NAME) or {})
+    given = next(iter(info["sampler"].values())) or {}  # the YAML's own sampler (either kind)
+    nuts.update({k: yaml_load(v) for k, v in (item.split("=", 1) for item in args.nuts)})
+    mcmc = {"seed": args.seed, "output_every": "10s", **stop,
+            **{k: given[k] for k in ("covmat", "covmat_params") if given.get(k) is not None}}
+    info.update({"force": True, "debug": False})
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or scratch
