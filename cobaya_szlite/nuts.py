@@ -11,7 +11,10 @@ Target: the log-posterior of the Cobaya model in the unconstrained coordinates o
 `cobaya_szlite.unconstrained.Bijection` (bounded priors through logit / log maps with
 their log-Jacobian, unbounded ones such as Gaussian priors kept; with
 ``transform_bounded: False``, in the parameters themselves, the prior bounds acting as
-walls of zero posterior). Two paths give it:
+walls of zero posterior). With ``degeneracy_param``, that parameter is sampled as its
+residual from a polynomial of the others fitted during the warm-up
+(`cobaya_szlite.degeneracy_map`), which straightens a curved degeneracy. Two paths give
+it:
 
 - generic: ln P and its gradient from the Cobaya model and
   `cobaya_szlite.posterior_gradient.PosteriorGradient` (analytic where the
@@ -53,13 +56,15 @@ from cobaya.yaml import yaml_dump_file
 
 from . import nuts_kernel
 from .convergence import effective_sample_size, rminus1, rminus1_cl
+from .degeneracy_map import DegeneracyMap, ShearFit
 from .nuts_target import host_logpost, unconstrained_logdensity
 from .posterior_gradient import PosteriorGradient, parameter_scales
-from .unconstrained import Bijection
 
 __all__ = ["NUTS"]
 
 _STATE_EXTENSION = ".nuts.npz"
+#: Warm-up steps between refits of the degeneracy map in the initial fast window.
+_REFIT_EVERY = 25
 
 
 class _Trace(NamedTuple):
@@ -96,6 +101,8 @@ class NUTS(CovmatSampler):
     fast_path: bool | None
     vectorize_chains: bool | None
     transform_bounded: bool
+    degeneracy_param: str | None
+    degeneracy_degree: int
     finite_differences: bool
     fd_step: float
 
@@ -120,13 +127,18 @@ class NUTS(CovmatSampler):
                 "'finite_differences: True' to use finite differences (2 model evaluations "
                 "per parameter and gradient).", list(self.model.likelihood),
             )
-        bounds = np.array(self.model.prior.bounds(), dtype=float)
-        if not self.transform_bounded:
-            bounds[:, 0], bounds[:, 1] = -np.inf, np.inf  # sample x itself; the prior is the wall
+        pivot = None
+        if self.degeneracy_param is not None:
+            if self.degeneracy_param not in self.names:
+                raise LoggedError(self.log, "Option 'degeneracy_param' must be one of the sampled "
+                                  "parameters %s; got %r.", self.names, self.degeneracy_param)
+            pivot = self.names.index(self.degeneracy_param)
         try:
-            self.bijection = Bijection.from_bounds(bounds)
+            self.coordinates = DegeneracyMap.build(self.model.prior.bounds(), pivot,
+                                                   int(self.degeneracy_degree), self.transform_bounded)
         except ValueError as excpt:
             raise LoggedError(self.log, "%s", excpt) from None
+        self.fit = self.coordinates.identity_fit()
         self.n_chains = max(int(self.chains), mpi.size())
         if self.n_chains > int(self.chains):
             self.log.info("%d MPI processes: running %d chains (one per process at least).",
@@ -162,6 +174,12 @@ class NUTS(CovmatSampler):
                 isinstance(self.Rminus1_cl_stop, (int, float)) and self.Rminus1_cl_stop > 0):
             raise LoggedError(self.log, "Option 'Rminus1_cl_stop' must be a number > 0 or null; "
                               "got %r.", self.Rminus1_cl_stop)
+        if self.degeneracy_degree not in (1, 2, 3) or isinstance(self.degeneracy_degree, bool):
+            raise LoggedError(self.log, "Option 'degeneracy_degree' must be 1, 2 or 3; got %r.",
+                              self.degeneracy_degree)
+        if self.degeneracy_param is not None and not isinstance(self.degeneracy_param, str):
+            raise LoggedError(self.log, "Option 'degeneracy_param' must be a parameter name or "
+                              "null; got %r.", self.degeneracy_param)
         if not isinstance(self.transform_bounded, bool):
             raise LoggedError(self.log, "Option 'transform_bounded' must be True or False; got %r.",
                               self.transform_bounded)
@@ -193,7 +211,7 @@ class NUTS(CovmatSampler):
                           "a host callback.", reason)
             logpost = host_logpost(self.gradient, len(self.names))
         self.logpost_x = logpost
-        self.logdensity = unconstrained_logdensity(logpost, self.bijection)
+        self.logdensity = unconstrained_logdensity(logpost, self.coordinates)
 
     def _initial_covmat(self) -> np.ndarray:
         """Initial covariance of the sampled params (covmat option, else proposal/ref/prior
@@ -239,12 +257,19 @@ class NUTS(CovmatSampler):
                     self.log.warning("Chain %d: the file has %d samples, its saved state %d "
                                      "(interrupted while writing); continuing from the state.",
                                      chain + 1, len(collection), saved)
+                if "fit_coef" in self.states[chain]:
+                    self.fit = ShearFit(*(jnp.asarray(self.states[chain][k])
+                                          for k in ("fit_mean", "fit_scale", "fit_coef")))
                 self.log.info("Chain %d: resuming after %d samples.", chain + 1, len(collection))
             elif len(collection):
                 collection.reset()
             self.collections[chain] = collection
             self.samples_x[chain] = (collection[self.names].to_numpy(dtype=float)
                                      if len(collection) else np.zeros((0, len(self.names))))
+        # every process samples in the coordinates of the resumed chains, if any
+        resumed = [f for f in mpi.allgather(self.fit if self.states else None) if f is not None]
+        if resumed:
+            self.fit = ShearFit(*(jnp.asarray(a) for a in resumed[0]))
         self.starts = {chain: self._starting_point(chain) for chain in self.local
                        if chain not in self.states}
 
@@ -254,7 +279,7 @@ class NUTS(CovmatSampler):
         for _ in range(int(self.max_tries)):
             x = np.asarray(self.model.prior.reference(random_state=self._rng), dtype=float)
             try:
-                u = self.bijection.to_unconstrained(x)
+                u = self.coordinates.to_unconstrained(x, self.fit)
             except ValueError:
                 continue
             if np.isfinite(self.model.logpost(x)):
@@ -274,8 +299,9 @@ class NUTS(CovmatSampler):
 
     def _whitening(self, u: np.ndarray) -> np.ndarray:
         """Cholesky factor of the initial covariance moved to u at a chain's start."""
-        inv_jac = 1.0 / self.bijection.jacobian_diagonal(u)
-        return np.linalg.cholesky(self.initial_covmat * np.outer(inv_jac, inv_jac))
+        inverse = np.linalg.inv(self.coordinates.jacobian(u, self.fit))
+        covmat = inverse @ self.initial_covmat @ inverse.T
+        return np.linalg.cholesky(0.5 * (covmat + covmat.T))
 
     def _keys(self, n: int) -> jax.Array:
         return jax.random.split(jax.random.key(int(self._rng.integers(2**62))), n)
@@ -289,7 +315,9 @@ class NUTS(CovmatSampler):
         vectorise = jax.vmap if self.vectorised else (lambda f: f)
         adapt_init, adapt_update, adapt_final = nuts_kernel.adaptation(n, bool(self.dense_mass),
                                                                         float(self.target_accept))
+        coordinates = self.coordinates
         self._fns = {
+            "to_x": jax.jit(jax.vmap(lambda z, shift, tril, fit: coordinates.to_constrained(shift + tril @ z, fit))),
             "init": jax.jit(vectorise(nuts_kernel.initial_state(self.logdensity))),
             "step": jax.jit(vectorise(nuts_kernel.transition(self.logdensity, int(self.max_tree_depth)))),
             "adapt_init": jax.jit(jax.vmap(adapt_init)),
@@ -307,11 +335,12 @@ class NUTS(CovmatSampler):
         z = np.array([np.linalg.solve(t, s["position"] - m) for s, m, t in zip(states, shift, tril)])
         self._chain_arrays = {
             "shift": jnp.asarray(shift), "tril": jnp.asarray(tril),
+            "fit": jax.tree.map(lambda a: jnp.stack([jnp.asarray(a)] * len(chains)), self.fit),
             "step_size": jnp.asarray([float(s["step_size"]) for s in states]),
             "inverse_mass_matrix": jnp.asarray(np.array([s["inverse_mass_matrix"] for s in states])),
         }
         self._hmc = self._map(self._fns["init"], jnp.asarray(z), self._chain_arrays["shift"],
-                              self._chain_arrays["tril"])
+                              self._chain_arrays["tril"], self._chain_arrays["fit"])
 
     def _map(self, function: Callable, *args: Any) -> Any:
         """``function`` over the local chains: once, vmapped, when they advance together;
@@ -328,7 +357,7 @@ class NUTS(CovmatSampler):
         acceptance), each (n_local,)."""
         arrays = self._chain_arrays
         self._hmc, info = self._map(self._fns["step"], keys, self._hmc, step_size, inverse_mass_matrix,
-                                    arrays["shift"], arrays["tril"])
+                                    arrays["shift"], arrays["tril"], arrays["fit"])
         return info
 
     def _warmup(self) -> None:
@@ -356,6 +385,15 @@ class NUTS(CovmatSampler):
             arrays = self._chain_arrays
             adapt = self._fns["adapt_init"](arrays["inverse_mass_matrix"], arrays["step_size"])
             slow, window_end = nuts_kernel.warmup_schedule(n_steps)
+            # the degeneracy map is refitted every 25 steps of the initial fast window and
+            # at the end of each slow window, unless the run resumes chains that sample in
+            # the coordinates already fitted
+            refit = self.coordinates.pivot is not None and not any(
+                mpi.allgather(len(chains) < len(self.local)))
+            first_slow = int(np.argmax(slow)) if np.any(slow) else n_steps
+            refit_at = window_end | ((np.arange(n_steps) < first_slow)
+                                     & ((np.arange(n_steps) + 1) % _REFIT_EVERY == 0))
+            window_x, fit_samples = [], []
             steps = []
             for i in range(n_steps):
                 split = jax.vmap(jax.random.split)(keys)
@@ -366,6 +404,13 @@ class NUTS(CovmatSampler):
                                                   acceptance)
                 divergent += np.asarray(div, dtype=int)
                 steps.append(np.asarray(n_leapfrog))
+                if refit:
+                    window_x.append(np.asarray(self._fns["to_x"](self._hmc.position, arrays["shift"],
+                                                                 arrays["tril"], arrays["fit"])))
+                if refit and refit_at[i] and self._refit(chains, window_x, fit_samples):
+                    arrays = self._chain_arrays
+                    adapt = self._fns["adapt_init"](arrays["inverse_mass_matrix"], adapt.step_size)
+                    window_x = []
                 if window_end[i] or i == n_steps - 1:
                     self.log.info("Warm-up step %d/%d (%.0f s): step size %s, %.1f leapfrog steps "
                                   "per transition, %d divergent so far.", i + 1, n_steps,
@@ -383,12 +428,53 @@ class NUTS(CovmatSampler):
             state = self.states[chain]
             state.update(step_size=size, inverse_mass_matrix=np.asarray(imm[i]),
                          position=state["shift"] + state["tril"] @ np.asarray(self._hmc.position[i]),
-                         key=np.asarray(jax.random.key_data(keys[i])))
+                         key=np.asarray(jax.random.key_data(keys[i])),
+                         **dict(zip(("fit_mean", "fit_scale", "fit_coef"),
+                                    (np.asarray(a) for a in self.fit))))
             self.log.info("Chain %d warmed up: step size %.4g, %d divergent warm-up transition(s).",
                           chain + 1, size, divergent[i])
         self.warmup_seconds = time.time() - start
         self.log.info("Warm-up done in %.1f s.", self.warmup_seconds)
         self._load_chains(self.local)
+
+    def _refit(self, chains: list[int], window_x: list[np.ndarray],
+               fit_samples: list[np.ndarray]) -> bool:
+        """At the end of a warm-up window: refit the degeneracy map to the warm-up samples so
+        far (all chains, all processes), move the chains to the new coordinates and whiten
+        them with the covariance of this window's samples there (shrunk towards its
+        diagonal, as Stan's estimate). Returns False (nothing changed) if there are too few
+        samples yet."""
+        window = np.concatenate([part.reshape(-1, len(self.names))
+                                 for part in mpi.allgather(np.concatenate(window_x, axis=0))])
+        fit_samples.append(window)
+        try:
+            fit, summary = self.coordinates.fit(np.concatenate(fit_samples))
+        except ValueError:
+            return False
+        arrays = self._chain_arrays
+        current = np.asarray(self._fns["to_x"](self._hmc.position, arrays["shift"], arrays["tril"],
+                                               arrays["fit"]))
+        self.fit = fit
+        u_window = self.coordinates.to_unconstrained(window, fit)
+        n = len(u_window)
+        covmat = np.atleast_2d(np.cov(u_window, rowvar=False))
+        covmat = (n * covmat + 5.0 * np.diag(np.diag(covmat))) / (n + 5.0)
+        try:
+            tril = np.linalg.cholesky(covmat)
+        except np.linalg.LinAlgError:
+            tril = None
+        for c, x in zip(chains, current):
+            u = self.coordinates.to_unconstrained(x, fit)
+            self.states[c].update(position=u, shift=u,
+                                  tril=self._whitening(u) if tril is None else tril)
+        self._load_chains(chains)
+        self.log.info("Degeneracy map of %s refitted to %d warm-up samples (%d terms): residual "
+                      "sd %.3g of %.3g in %s; chains whitened by this window's %d samples.",
+                      self.degeneracy_param, summary["n_samples"], summary["n_terms"],
+                      summary["residual_sd"], summary["sd"],
+                      f"ln {self.degeneracy_param}" if self.coordinates.pivot_log
+                      else self.degeneracy_param, n)
+        return True
 
     def _advance(self, n_steps: int) -> dict[int, _Trace]:
         """n_steps NUTS transitions of every local chain; updates the saved states."""
@@ -415,7 +501,8 @@ class NUTS(CovmatSampler):
     def _record(self, chain: int, trace: _Trace) -> None:
         """Evaluate the model at the new samples (derived params, chi2) and add them."""
         collection = self.collections[chain]
-        xs = np.asarray(jax.vmap(self.bijection.to_constrained)(jnp.asarray(trace.position)))
+        xs = np.asarray(jax.vmap(lambda u: self.coordinates.to_constrained(u, self.fit))(
+            jnp.asarray(trace.position)))
         for x in xs:
             point = self.model.logposterior(x)
             collection.add(x, logpost=point)

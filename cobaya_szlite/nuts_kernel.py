@@ -1,13 +1,16 @@
 """The compiled pieces of `cobaya_szlite.NUTS`: one NUTS transition in whitened coordinates,
 and Stan's window adaptation advanced one transition at a time.
 
-Whitening: each chain samples z with u = shift + tril @ z, where u are the unconstrained
-coordinates of `cobaya_szlite.unconstrained.Bijection`, ``shift`` the chain's start and
-``tril`` the Cholesky factor of the initial covariance moved to u there. The posterior then
+Whitening: each chain samples z with u = shift + tril @ z, where u are the sampling
+coordinates of `cobaya_szlite.degeneracy_map.DegeneracyMap` (those of
+`cobaya_szlite.unconstrained.Bijection`, one parameter optionally sheared along a fitted
+degeneracy, whose coefficients ``fit`` are an argument like ``shift`` and ``tril``),
+``shift`` the chain's start and ``tril`` the Cholesky factor of the initial covariance
+moved to u there (or of the warm-up samples' covariance once the shear is refitted). The posterior then
 has widths of order one in every direction, as Stan's adaptation assumes: its estimate of
 the inverse mass matrix is shrunk towards 1e-3 times the identity, which in raw coordinates
 would swamp a parameter of width 1e-3 (omega_cdm) and force a step size ten times too
-small. The map is affine and fixed for the chain, so the sampled density is unchanged.
+small. The maps are fixed after the warm-up, so the chains sample the posterior itself.
 
 One transition function serves the warm-up and the sampling, so the NUTS kernel (the
 engine's gradient inside BlackJAX's tree building) is compiled once per run. The
@@ -39,20 +42,21 @@ class WarmupState(NamedTuple):
     inverse_mass_matrix: jax.Array
 
 
-def _whitened(logdensity: Callable, shift: jax.Array, tril: jax.Array) -> Callable:
+def _whitened(logdensity: Callable, shift: jax.Array, tril: jax.Array, fit: tuple) -> Callable:
     def logdensity_z(z):
-        return logdensity(shift + tril @ z)
+        return logdensity(shift + tril @ z, fit)
 
     return logdensity_z
 
 
 def initial_state(logdensity: Callable) -> Callable:
-    """JAX function (z, shift, tril) -> the BlackJAX HMC state at z (one gradient).
+    """JAX function (z, shift, tril, fit) -> the BlackJAX HMC state at z (one gradient).
 
     Parameters
     ----------
     logdensity : callable
-        u -> ln p(u), JAX-differentiable.
+        (u, fit) -> ln p(u), JAX-differentiable in u; ``fit`` is the pytree of the
+        sampling coordinates (`cobaya_szlite.degeneracy_map.ShearFit`).
 
     Returns
     -------
@@ -60,21 +64,21 @@ def initial_state(logdensity: Callable) -> Callable:
     """
     import blackjax
 
-    def init(z, shift, tril):
-        return blackjax.nuts.init(z, _whitened(logdensity, shift, tril))
+    def init(z, shift, tril, fit):
+        return blackjax.nuts.init(z, _whitened(logdensity, shift, tril, fit))
 
     return init
 
 
 def transition(logdensity: Callable, max_doublings: int) -> Callable:
-    """JAX function (key, state, step_size, inverse_mass_matrix, shift, tril) ->
+    """JAX function (key, state, step_size, inverse_mass_matrix, shift, tril, fit) ->
     (state, (is_divergent, num_integration_steps, acceptance_rate)): one NUTS transition
     of a chain in its whitened coordinates.
 
     Parameters
     ----------
     logdensity : callable
-        u -> ln p(u), JAX-differentiable.
+        (u, fit) -> ln p(u), JAX-differentiable in u.
     max_doublings : int
         Largest tree depth (at most 2**max_doublings leapfrog steps).
 
@@ -84,8 +88,8 @@ def transition(logdensity: Callable, max_doublings: int) -> Callable:
     """
     import blackjax
 
-    def step(key, state, step_size, inverse_mass_matrix, shift, tril):
-        kernel = blackjax.nuts(_whitened(logdensity, shift, tril), step_size=step_size,
+    def step(key, state, step_size, inverse_mass_matrix, shift, tril, fit):
+        kernel = blackjax.nuts(_whitened(logdensity, shift, tril, fit), step_size=step_size,
                                inverse_mass_matrix=inverse_mass_matrix, max_num_doublings=max_doublings)
         state, info = kernel.step(key, state)
         return state, (info.is_divergent, info.num_integration_steps, info.acceptance_rate)

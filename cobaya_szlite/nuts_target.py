@@ -6,7 +6,9 @@ the change of variables to the unconstrained space.
 as a JAX function of x through `jax.pure_callback`, with the gradient supplied by a
 custom VJP: one host evaluation per value-and-gradient, as a leapfrog step needs.
 `unconstrained_logdensity` turns a log-posterior in x into the log-density in the
-unconstrained coordinates u of a `cobaya_szlite.unconstrained.Bijection`.
+sampling coordinates u of a `cobaya_szlite.degeneracy_map.DegeneracyMap` (the
+unconstrained coordinates of `cobaya_szlite.unconstrained.Bijection`, with one parameter
+optionally sheared along a fitted degeneracy).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .unconstrained import Bijection
+from .degeneracy_map import DegeneracyMap, ShearFit
 
 __all__ = ["host_logpost", "unconstrained_logdensity"]
 
@@ -71,24 +73,27 @@ def host_logpost(evaluate: HostFunction, n_params: int) -> Callable[[jax.Array],
 
 
 def unconstrained_logdensity(logpost: Callable[[jax.Array], jax.Array],
-                             bijection: Bijection) -> Callable[[jax.Array], jax.Array]:
-    """ln p(u) = ln P(x(u)) + ln |dx/du|.
+                             coordinates: DegeneracyMap) -> Callable[[jax.Array, ShearFit], jax.Array]:
+    """ln p(u) = ln P(x(u)) + ln |det dx/du|.
 
     Parameters
     ----------
     logpost : callable
         JAX function x -> ln P(x) (differentiable).
-    bijection : Bijection
-        The map u -> x.
+    coordinates : DegeneracyMap
+        The map u -> x (with its fitted shear as the second argument).
 
     Returns
     -------
     callable
-        JAX function u -> ln p(u) (-inf where ln P is -inf).
+        JAX function (u, fit) -> ln p(u) (-inf where ln P is -inf or the pivot is outside
+        its prior bounds).
     """
 
-    def logdensity(u: jax.Array) -> jax.Array:
-        value = logpost(bijection.to_constrained(u))
-        return jnp.where(jnp.isfinite(value), value + bijection.log_jacobian(u), -jnp.inf)
+    def logdensity(u: jax.Array, fit: ShearFit) -> jax.Array:
+        x = coordinates.to_constrained(u, fit)
+        value = logpost(x)
+        ok = jnp.isfinite(value) & coordinates.in_walls(x)
+        return jnp.where(ok, value + coordinates.log_jacobian(u, fit), -jnp.inf)
 
     return logdensity

@@ -10,7 +10,7 @@ import numpy as np
 from cobaya.likelihood import Likelihood
 
 __all__ = ["BANANA_B", "BANANA_S", "Banana", "GAUSS_COV", "GAUSS_MEAN", "GAUSS_NAMES", "Gaussian10",
-           "NoGradient", "gaussian_params"]
+           "NoGradient", "SHELL_SIGMA", "ThinShell", "gaussian_params", "shell_mean"]
 
 #: The correlated 10-d Gaussian: mean, covariance (correlations up to ~0.9), names.
 GAUSS_NAMES = [f"g{i}" for i in range(10)]
@@ -71,6 +71,36 @@ class Banana(Likelihood):
     def logp_gradient(self, x: float, y: float) -> dict:
         r = (y - BANANA_B * (x**2 - 1)) / BANANA_S**2
         return {"x": float(-x + r * 2 * BANANA_B * x), "y": float(-r)}
+
+
+#: Thin shell: p uniform, ln s | p ~ N(shell_mean(ln p), SHELL_SIGMA^2) in the likelihood.
+SHELL_SIGMA = 0.01
+
+
+def shell_mean(log_p):
+    """The shell's centre ln s as a function of ln p (dimensionless): curved, spanning ~2."""
+    return 0.5 - 1.5 * log_p + 0.6 * log_p**2
+
+
+class ThinShell(Likelihood):
+    """ln L = -(ln s - shell_mean(ln p))^2 / (2 SHELL_SIGMA^2) in the parameters p, s: a
+    posterior 100 times thinner than it is long, along a curve (what
+    ``degeneracy_param: s`` straightens). With flat priors wide enough not to cut it, the
+    marginal density of p is proportional to exp(shell_mean(ln p)), and ln s | p is Gaussian
+    with mean shell_mean(ln p) + SHELL_SIGMA^2 and variance SHELL_SIGMA^2."""
+
+    params = {"p": None, "s": None}
+
+    def logp(self, **params_values: float) -> float:
+        p, s = params_values["p"], params_values["s"]
+        return float(-0.5 * ((np.log(s) - shell_mean(np.log(p))) / SHELL_SIGMA) ** 2)
+
+    def get_gradient_requirements(self) -> dict:
+        return {}
+
+    def logp_gradient(self, p: float, s: float) -> dict:
+        r = (np.log(s) - shell_mean(np.log(p))) / SHELL_SIGMA**2
+        return {"p": float(r * (-1.5 + 1.2 * np.log(p)) / p), "s": float(-r / s)}
 
 
 class NoGradient(Likelihood):

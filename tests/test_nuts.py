@@ -142,6 +142,41 @@ def test_banana_moments():
         _mc_agrees(chains, statistic, truth)
 
 
+def test_degeneracy_map_samples_a_thin_curved_shell(tmp_path):
+    """`degeneracy_param: s` on a shell 100 times thinner than long (tests/nuts_likelihoods.py,
+    ThinShell): the marginal moments of p and ln s and the shell's thickness match the exact
+    ones (quadrature of exp(shell_mean(ln p)) over the prior of p) within Monte Carlo error;
+    with the fitted map the trajectories are short (below 20 leapfrog steps per sample, where
+    a mass matrix alone needs of order the length-to-thickness ratio); the fit is saved with
+    each chain's state."""
+    p_grid = np.linspace(0.5, 8.0, 200001)
+    weight = np.exp(nl.shell_mean(np.log(p_grid)))
+    mean_p = np.trapezoid(p_grid * weight, p_grid) / np.trapezoid(weight, p_grid)
+    mean_ln_s = (np.trapezoid(nl.shell_mean(np.log(p_grid)) * weight, p_grid) / np.trapezoid(weight, p_grid)
+                 + nl.SHELL_SIGMA**2)
+    info = {"likelihood": {"shell": nl.ThinShell},
+            "params": {"p": {"prior": {"min": 0.5, "max": 8.0}, "ref": {"dist": "norm", "loc": 2.0, "scale": 0.1}},
+                       "s": {"prior": {"min": 0.1, "max": 20.0}, "ref": {"dist": "norm", "loc": 0.78, "scale": 0.005}}},
+            "sampler": {SAMPLER: _options(degeneracy_param="s", warmup=300, max_samples=1000, output_every=500)},
+            "output": str(tmp_path / "shell"), "stop_at_error": True}
+    _, sampler = run(info)
+    chains = _chains(sampler, ["p", "s"])
+
+    def residual(c):
+        return np.log(c[:, 1]) - nl.shell_mean(np.log(c[:, 0]))
+
+    for statistic, truth in [(lambda c: c[:, 0], mean_p), (lambda c: np.log(c[:, 1]), mean_ln_s),
+                             (residual, nl.SHELL_SIGMA**2),
+                             (lambda c: residual(c) ** 2, nl.SHELL_SIGMA**2 + nl.SHELL_SIGMA**4)]:
+        _mc_agrees(chains, statistic, truth)
+    progress = sampler.products()["progress"][-1]
+    assert progress["leapfrog_per_sample"] < 20, progress
+    state = np.load(str(tmp_path / "shell.1.nuts.npz"))
+    fit = tuple(jnp.asarray(state[k]) for k in ("fit_mean", "fit_scale", "fit_coef"))
+    last = np.asarray(sampler.coordinates.to_constrained(jnp.asarray(state["position"]), type(sampler.fit)(*fit)))
+    np.testing.assert_allclose(last, chains[0][-1], rtol=1e-12)
+
+
 def test_vectorised_chains_sample_the_gaussian(monkeypatch):
     """The fast path's machinery (warm-up and sampling of all chains vmapped, no callback,
     ``vectorize_chains: True``; one after the other is the default on CPU), fed
@@ -297,7 +332,8 @@ def test_unknown_option():
 
 @pytest.mark.parametrize("option, value, match", [
     ("chains", 0, "chains"), ("target_accept", 1.5, "target_accept"), ("max_samples", -1, "max_samples"),
-    ("fast_path", "yes", "fast_path"),
+    ("fast_path", "yes", "fast_path"), ("degeneracy_param", "sigma8", "one of the sampled parameters"),
+    ("degeneracy_degree", 4, "degeneracy_degree"),
 ])
 def test_invalid_option_values(option, value, match):
     _bad(_banana_info(**{option: value}), match)
