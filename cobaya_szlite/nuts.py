@@ -30,7 +30,7 @@ Outputs, at the run's prefix: ``<prefix>.<i>.txt`` per chain (Cobaya's sample
 format: weight, minuslogpost, sampled and derived params, minuslogprior, chi2; each
 sample evaluated once more by the model for its derived parameters), the state of
 each chain (``<prefix>.<i>.nuts.npz``: position, whitening, step size, mass matrix,
-random key)
+random key, fitted degeneracy map)
 for ``--resume``, ``<prefix>.checkpoint`` (converged or not) and at the end
 ``<prefix>.covmat`` (the posterior covariance of the samples, usable as a covmat of
 ``mcmc`` or of this sampler). Stopping: Gelman-Rubin R-1 across chains as in
@@ -407,9 +407,10 @@ class NUTS(CovmatSampler):
                 if refit:
                     window_x.append(np.asarray(self._fns["to_x"](self._hmc.position, arrays["shift"],
                                                                  arrays["tril"], arrays["fit"])))
-                if refit and refit_at[i] and self._refit(chains, window_x, fit_samples):
-                    arrays = self._chain_arrays
-                    adapt = self._fns["adapt_init"](arrays["inverse_mass_matrix"], adapt.step_size)
+                if refit and refit_at[i]:
+                    if self._refit(chains, window_x, fit_samples):
+                        arrays = self._chain_arrays
+                        adapt = self._fns["adapt_init"](arrays["inverse_mass_matrix"], adapt.step_size)
                     window_x = []
                 if window_end[i] or i == n_steps - 1:
                     self.log.info("Warm-up step %d/%d (%.0f s): step size %s, %.1f leapfrog steps "
@@ -443,19 +444,20 @@ class NUTS(CovmatSampler):
         far (all chains, all processes), move the chains to the new coordinates and whiten
         them with the covariance of this window's samples there (shrunk towards its
         diagonal, as Stan's estimate). Returns False (nothing changed) if there are too few
-        samples yet."""
+        samples yet (or a sample at a bound, which no map can hold)."""
         window = np.concatenate([part.reshape(-1, len(self.names))
                                  for part in mpi.allgather(np.concatenate(window_x, axis=0))])
         fit_samples.append(window)
-        try:
-            fit, summary = self.coordinates.fit(np.concatenate(fit_samples))
-        except ValueError:
-            return False
         arrays = self._chain_arrays
         current = np.asarray(self._fns["to_x"](self._hmc.position, arrays["shift"], arrays["tril"],
                                                arrays["fit"]))
+        try:
+            fit, summary = self.coordinates.fit(np.concatenate(fit_samples))
+            u_window = self.coordinates.to_unconstrained(window, fit)
+            u_current = self.coordinates.to_unconstrained(current, fit)
+        except ValueError:
+            return False
         self.fit = fit
-        u_window = self.coordinates.to_unconstrained(window, fit)
         n = len(u_window)
         covmat = np.atleast_2d(np.cov(u_window, rowvar=False))
         covmat = (n * covmat + 5.0 * np.diag(np.diag(covmat))) / (n + 5.0)
@@ -463,8 +465,7 @@ class NUTS(CovmatSampler):
             tril = np.linalg.cholesky(covmat)
         except np.linalg.LinAlgError:
             tril = None
-        for c, x in zip(chains, current):
-            u = self.coordinates.to_unconstrained(x, fit)
+        for c, u in zip(chains, u_current):
             self.states[c].update(position=u, shift=u,
                                   tril=self._whitening(u) if tril is None else tril)
         self._load_chains(chains)

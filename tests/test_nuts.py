@@ -146,9 +146,9 @@ def test_degeneracy_map_samples_a_thin_curved_shell(tmp_path):
     """`degeneracy_param: s` on a shell 100 times thinner than long (tests/nuts_likelihoods.py,
     ThinShell): the marginal moments of p and ln s and the shell's thickness match the exact
     ones (quadrature of exp(shell_mean(ln p)) over the prior of p) within Monte Carlo error;
-    with the fitted map the trajectories are short (below 20 leapfrog steps per sample, where
-    a mass matrix alone needs of order the length-to-thickness ratio); the fit is saved with
-    each chain's state."""
+    with the fitted map the trajectories are short (below 20 leapfrog steps per sample; 4.3
+    measured, against 52 and a minimum ESS of 2 in these 2000 samples without the map); the
+    fit is saved with each chain's state."""
     p_grid = np.linspace(0.5, 8.0, 200001)
     weight = np.exp(nl.shell_mean(np.log(p_grid)))
     mean_p = np.trapezoid(p_grid * weight, p_grid) / np.trapezoid(weight, p_grid)
