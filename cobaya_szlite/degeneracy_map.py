@@ -6,12 +6,16 @@ profile shape), the posterior is a thin curved shell: no mass matrix fits it, an
 needs a step size set by the shell's thickness and trajectories spanning its length.
 These coordinates sample the pivot as its residual from a polynomial of the others:
 
-    u_p = g(x_p) - f(phi),      phi_j = (h_j(x_j) - mean_j) / scale_j   (j != p),
+    u_p = g(x_p) - f(phi),   phi_j = S tanh(t_j / S),   t_j = (h_j(x_j) - mean_j) / scale_j,
 
-with g = ln for a pivot of positive prior support (identity otherwise), h_j = ln for
-parameters of positive prior support (identity otherwise), and f a polynomial of degree
-1 to 3 with coefficients fitted by least squares to samples (`DegeneracyMap.fit`, from the
-warm-up). Every other parameter keeps its `cobaya_szlite.unconstrained.Bijection`
+for j != p, with g = ln for a pivot of non-negative prior support (identity otherwise),
+h_j = ln for parameters whose prior lower bound is above zero (identity otherwise: a
+parameter that may approach 0, such as a foreground amplitude, would have a ln reaching far
+outside the fitted range), mean_j and scale_j the samples' mean and standard deviation of
+h_j, and f a polynomial of degree 1 to 3 with coefficients fitted by least squares to samples
+(`DegeneracyMap.fit`, from the warm-up). The saturation S = 3 leaves phi_j = t_j within the
+bulk of the samples (3% less at t_j = 1) and keeps the polynomial bounded in the tails,
+where it was not fitted and would otherwise bend the coordinates without limit. Every other parameter keeps its `cobaya_szlite.unconstrained.Bijection`
 coordinate (logit, log or identity). The map is triangular, so its log-Jacobian is the
 others' plus ln |dx_p / du_p| = g(x_p) for a log pivot, 0 otherwise: the sampled density
 is the same posterior for any coefficients. The pivot is not mapped to the real line: its
@@ -34,6 +38,9 @@ from numpy.typing import ArrayLike
 from .unconstrained import Bijection
 
 __all__ = ["DegeneracyMap", "ShearFit"]
+
+#: Saturation S of the standardised regressors (module docstring), in standard deviations.
+SATURATION = 3.0
 
 
 class ShearFit(NamedTuple):
@@ -63,7 +70,7 @@ class DegeneracyMap(NamedTuple):
     pivot_log : bool
         Sample ln x_p (positive prior support) rather than x_p.
     feature_log : numpy.ndarray of bool, shape (n,)
-        Use ln x_j as the regressor of parameter j (positive prior support).
+        Use ln x_j as the regressor of parameter j (prior lower bound above zero).
     lower, upper : numpy.ndarray, shape (n,)
         Prior bounds (the pivot's act as walls).
     terms : tuple of numpy.ndarray
@@ -117,12 +124,11 @@ class DegeneracyMap(NamedTuple):
             mapped[:] = (-np.inf, np.inf)
         if pivot is not None:
             mapped[pivot] = (-np.inf, np.inf)
-        positive = bounds[:, 0] >= 0
         n_features = n - 1 if pivot is not None else 0
         terms = tuple(np.array(list(combinations_with_replacement(range(n_features), d)), dtype=int)
                       .reshape(-1, d) for d in range(1, degree + 1))
-        return cls(Bijection.from_bounds(mapped), pivot, bool(pivot is not None and positive[pivot]),
-                   positive, bounds[:, 0].copy(), bounds[:, 1].copy(), terms)
+        return cls(Bijection.from_bounds(mapped), pivot, bool(pivot is not None and bounds[pivot, 0] >= 0),
+                   bounds[:, 0] > 0, bounds[:, 0].copy(), bounds[:, 1].copy(), terms)
 
     # ---- the fitted part ------------------------------------------------------
 
@@ -143,6 +149,11 @@ class DegeneracyMap(NamedTuple):
         log = self.feature_log[self._others()]
         return jnp.where(log, jnp.log(jnp.where(log, x_others, 1.0)), x_others)
 
+    @staticmethod
+    def _phi(h: jax.Array, mean: ArrayLike, scale: ArrayLike) -> jax.Array:
+        """Standardised, saturated regressors (dimensionless)."""
+        return SATURATION * jnp.tanh((h - mean) / scale / SATURATION)
+
     def _monomials(self, phi: jax.Array, n_terms: int) -> jax.Array:
         """Monomials of phi (..., n - 1), the first n_terms of them."""
         columns = [jnp.prod(phi[..., t], axis=-1) for t in self.terms]
@@ -150,7 +161,7 @@ class DegeneracyMap(NamedTuple):
 
     def shear(self, x_others: jax.Array, fit: ShearFit) -> jax.Array:
         """f(phi(x_others)) (units of g(x_p)); x_others has shape (..., n - 1)."""
-        phi = (self._h(x_others) - fit.mean) / fit.scale
+        phi = self._phi(self._h(x_others), fit.mean, fit.scale)
         return fit.coef[0] + self._monomials(phi, self.n_terms) @ fit.coef[1:]
 
     def fit(self, x: ArrayLike, min_samples_per_term: int = 3) -> tuple[ShearFit, dict]:
@@ -193,7 +204,7 @@ class DegeneracyMap(NamedTuple):
             raise ValueError(f"{len(x)} samples are too few to fit {len(others)} linear terms")
         mean, scale = h.mean(axis=0), h.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        design = np.c_[np.ones(len(x)), np.asarray(self._monomials(jnp.asarray((h - mean) / scale), usable))]
+        design = np.c_[np.ones(len(x)), np.asarray(self._monomials(self._phi(h, mean, scale), usable))]
         coef = np.linalg.lstsq(design, y, rcond=None)[0]
         residual = y - design @ coef
         coef = np.r_[coef, np.zeros(self.n_terms - usable)]

@@ -2,7 +2,7 @@
 
 Exact checks (no Monte Carlo): the map inverts to 1e-12, its log-Jacobian equals the log
 of the determinant of JAX's Jacobian, and the least-squares fit recovers a polynomial
-relation exactly (residual at round-off). Sampling with the map is tested in
+relation in the map's regressors exactly (residual at round-off). Sampling with the map is tested in
 tests/test_nuts.py (the thin curved shell).
 """
 
@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cobaya_szlite.degeneracy_map import DegeneracyMap
+from cobaya_szlite.degeneracy_map import SATURATION, DegeneracyMap
 
 # x0 in [0.2, 1.2] (the pivot, positive: sampled as ln x0), x1 in [4, 16] (logit, ln x1 as
 # regressor), x2 Gaussian prior (unbounded, regressor x2 itself), x3 in [-1, 5] (logit,
@@ -20,10 +20,13 @@ BOUNDS = [[0.2, 1.2], [4.0, 16.0], [-np.inf, np.inf], [-1.0, 5.0]]
 
 
 def _samples(n, noise=0.0, seed=3):
-    """ln x0 = 0.3 - 0.25 ln x1 + 0.1 (ln x1)^2 - 0.05 x2 x3 (+ noise)."""
+    """ln x0 = -0.9 - 0.25 phi1 + 0.1 phi1^2 - 0.05 phi2 phi3 (+ noise), phi_j the map's
+    regressors: (ln x1, x2, x3) standardised by these samples, saturated at SATURATION."""
     rng = np.random.default_rng(seed)
     x1, x2, x3 = rng.uniform(4.5, 15.5, n), rng.normal(0.0, 0.5, n), rng.uniform(-0.5, 4.5, n)
-    ln_x0 = 0.3 - 0.25 * np.log(x1) + 0.1 * np.log(x1) ** 2 - 0.05 * x2 * x3 - 1.2
+    h = np.c_[np.log(x1), x2, x3]
+    phi = SATURATION * np.tanh((h - h.mean(axis=0)) / h.std(axis=0) / SATURATION)
+    ln_x0 = -0.9 - 0.25 * phi[:, 0] + 0.1 * phi[:, 0] ** 2 - 0.05 * phi[:, 1] * phi[:, 2]
     return np.c_[np.exp(ln_x0 + noise * rng.normal(size=n)), x1, x2, x3]
 
 
@@ -36,7 +39,9 @@ def fitted():
 
 
 def test_fit_recovers_a_polynomial_relation(fitted):
-    """A quadratic relation in (ln x1, x2, x3) is fitted exactly: residual at round-off."""
+    """A quadratic relation in the regressors of (ln x1, x2, x3) is fitted exactly: residual
+    at round-off; x3, whose prior reaches below zero, and x2 (Gaussian prior) enter as
+    themselves."""
     coordinates, fit, summary, x = fitted
     assert coordinates.pivot_log and list(coordinates.feature_log) == [True, True, False, False]
     assert summary["n_terms"] == 3 + 6 and summary["n_samples"] == 200
@@ -44,6 +49,13 @@ def test_fit_recovers_a_polynomial_relation(fitted):
     # so the pivot's sampled coordinate is the same constant at every sample
     u = coordinates.to_unconstrained(x, fit)
     assert np.ptp(u[:, 0]) < 1e-12
+    # far in a tail the regressor saturates: x3 = 1e6 acts as phi3 = SATURATION
+    h = np.c_[np.log(x[:, 1]), x[:, 2], x[:, 3]]
+    phi = SATURATION * np.tanh((h[0] - h.mean(axis=0)) / h.std(axis=0) / SATURATION)
+    far = x[0, 1:].copy()
+    far[2] = 1e6
+    expected = -0.9 - 0.25 * phi[0] + 0.1 * phi[0] ** 2 - 0.05 * phi[1] * SATURATION
+    assert float(coordinates.shear(jnp.asarray(far), fit)) == pytest.approx(expected, abs=1e-10)
 
 
 def test_degree_lowered_with_few_samples():
