@@ -6,16 +6,17 @@ profile shape), the posterior is a thin curved shell: no mass matrix fits it, an
 needs a step size set by the shell's thickness and trajectories spanning its length.
 These coordinates sample the pivot as its residual from a polynomial of the others:
 
-    u_p = g(x_p) - f(phi),   phi_j = S tanh(t_j / S),   t_j = (h_j(x_j) - mean_j) / scale_j,
+    u_p = g(x_p) - f(phi),   t_j = (h_j(x_j) - mean_j) / scale_j,
 
 for j != p, with g = ln for a pivot of non-negative prior support (identity otherwise),
 h_j = ln for parameters whose prior lower bound is above zero (identity otherwise: a
 parameter that may approach 0, such as a foreground amplitude, would have a ln reaching far
 outside the fitted range), mean_j and scale_j the samples' mean and standard deviation of
 h_j, and f a polynomial of degree 1 to 3 with coefficients fitted by least squares to samples
-(`DegeneracyMap.fit`, from the warm-up). The saturation S = 3 leaves phi_j = t_j within the
-bulk of the samples (3% less at t_j = 1) and keeps the polynomial bounded in the tails,
-where it was not fitted and would otherwise bend the coordinates without limit. Every other parameter keeps its `cobaya_szlite.unconstrained.Bijection`
+(`DegeneracyMap.fit`, from the warm-up). phi_j = t_j within the range [lo_j, hi_j] of the
+fitted samples; beyond it phi_j = hi_j + tanh(t_j - hi_j) (or lo_j + tanh(t_j - lo_j)), so
+the polynomial, never fitted there, stays bounded instead of bending the coordinates
+without limit (continuous with its first derivative). Every other parameter keeps its `cobaya_szlite.unconstrained.Bijection`
 coordinate (logit, log or identity). The map is triangular, so its log-Jacobian is the
 others' plus ln |dx_p / du_p| = g(x_p) for a log pivot, 0 otherwise: the sampled density
 is the same posterior for any coefficients. The pivot is not mapped to the real line: its
@@ -39,8 +40,8 @@ from .unconstrained import Bijection
 
 __all__ = ["DegeneracyMap", "ShearFit"]
 
-#: Saturation S of the standardised regressors (module docstring), in standard deviations.
-SATURATION = 3.0
+#: Standardised regressor range of the map before any fit (no saturation).
+_UNBOUNDED = 1e6
 
 
 class ShearFit(NamedTuple):
@@ -48,6 +49,8 @@ class ShearFit(NamedTuple):
 
     mean, scale : arrays (n - 1,)
         Standardisation of h(x_j) for the non-pivot parameters (dimensionless after it).
+    lo, hi : arrays (n - 1,)
+        Range of the standardised regressors over the fitted samples.
     coef : array (n_terms + 1,)
         Intercept, then the coefficients of the monomials of `DegeneracyMap.terms` (in
         the units of g(x_p)); all zero before the first fit.
@@ -55,6 +58,8 @@ class ShearFit(NamedTuple):
 
     mean: jax.Array
     scale: jax.Array
+    lo: jax.Array
+    hi: jax.Array
     coef: jax.Array
 
 
@@ -140,7 +145,8 @@ class DegeneracyMap(NamedTuple):
     def identity_fit(self) -> ShearFit:
         """Coefficients before any fit: u_p = g(x_p)."""
         m = max(len(self.lower) - 1, 0) if self.pivot is not None else 0
-        return ShearFit(jnp.zeros(m), jnp.ones(m), jnp.zeros(self.n_terms + 1 if m else 0))
+        return ShearFit(jnp.zeros(m), jnp.ones(m), jnp.full(m, -_UNBOUNDED), jnp.full(m, _UNBOUNDED),
+                        jnp.zeros(self.n_terms + 1 if m else 0))
 
     def _others(self) -> np.ndarray:
         return np.delete(np.arange(len(self.lower)), self.pivot)
@@ -150,9 +156,9 @@ class DegeneracyMap(NamedTuple):
         return jnp.where(log, jnp.log(jnp.where(log, x_others, 1.0)), x_others)
 
     @staticmethod
-    def _phi(h: jax.Array, mean: ArrayLike, scale: ArrayLike) -> jax.Array:
-        """Standardised, saturated regressors (dimensionless)."""
-        return SATURATION * jnp.tanh((h - mean) / scale / SATURATION)
+    def _phi(t: jax.Array, lo: ArrayLike, hi: ArrayLike) -> jax.Array:
+        """Standardised regressors t, saturated outside [lo, hi] (dimensionless)."""
+        return jnp.where(t > hi, hi + jnp.tanh(t - hi), jnp.where(t < lo, lo + jnp.tanh(t - lo), t))
 
     def _monomials(self, phi: jax.Array, n_terms: int) -> jax.Array:
         """Monomials of phi (..., n - 1), the first n_terms of them."""
@@ -161,7 +167,7 @@ class DegeneracyMap(NamedTuple):
 
     def shear(self, x_others: jax.Array, fit: ShearFit) -> jax.Array:
         """f(phi(x_others)) (units of g(x_p)); x_others has shape (..., n - 1)."""
-        phi = self._phi(self._h(x_others), fit.mean, fit.scale)
+        phi = self._phi((self._h(x_others) - fit.mean) / fit.scale, fit.lo, fit.hi)
         return fit.coef[0] + self._monomials(phi, self.n_terms) @ fit.coef[1:]
 
     def fit(self, x: ArrayLike, min_samples_per_term: int = 3) -> tuple[ShearFit, dict]:
@@ -204,11 +210,13 @@ class DegeneracyMap(NamedTuple):
             raise ValueError(f"{len(x)} samples are too few to fit {len(others)} linear terms")
         mean, scale = h.mean(axis=0), h.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        design = np.c_[np.ones(len(x)), np.asarray(self._monomials(self._phi(h, mean, scale), usable))]
+        t = (h - mean) / scale
+        design = np.c_[np.ones(len(x)), np.asarray(self._monomials(jnp.asarray(t), usable))]
         coef = np.linalg.lstsq(design, y, rcond=None)[0]
         residual = y - design @ coef
         coef = np.r_[coef, np.zeros(self.n_terms - usable)]
-        fit = ShearFit(jnp.asarray(mean), jnp.asarray(scale), jnp.asarray(coef))
+        fit = ShearFit(jnp.asarray(mean), jnp.asarray(scale), jnp.asarray(t.min(axis=0)),
+                       jnp.asarray(t.max(axis=0)), jnp.asarray(coef))
         return fit, {"n_samples": len(x), "n_terms": usable, "residual_sd": float(residual.std()),
                      "sd": float(y.std())}
 

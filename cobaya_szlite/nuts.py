@@ -258,8 +258,8 @@ class NUTS(CovmatSampler):
                                      "(interrupted while writing); continuing from the state.",
                                      chain + 1, len(collection), saved)
                 if "fit_coef" in self.states[chain]:
-                    self.fit = ShearFit(*(jnp.asarray(self.states[chain][k])
-                                          for k in ("fit_mean", "fit_scale", "fit_coef")))
+                    self.fit = ShearFit(*(jnp.asarray(self.states[chain][f"fit_{k}"])
+                                          for k in ShearFit._fields))
                 self.log.info("Chain %d: resuming after %d samples.", chain + 1, len(collection))
             elif len(collection):
                 collection.reset()
@@ -430,8 +430,7 @@ class NUTS(CovmatSampler):
             state.update(step_size=size, inverse_mass_matrix=np.asarray(imm[i]),
                          position=state["shift"] + state["tril"] @ np.asarray(self._hmc.position[i]),
                          key=np.asarray(jax.random.key_data(keys[i])),
-                         **dict(zip(("fit_mean", "fit_scale", "fit_coef"),
-                                    (np.asarray(a) for a in self.fit))))
+                         **{f"fit_{k}": np.asarray(a) for k, a in zip(ShearFit._fields, self.fit)})
             self.log.info("Chain %d warmed up: step size %.4g, %d divergent warm-up transition(s).",
                           chain + 1, size, divergent[i])
         self.warmup_seconds = time.time() - start

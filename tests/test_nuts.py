@@ -172,8 +172,8 @@ def test_degeneracy_map_samples_a_thin_curved_shell(tmp_path):
     progress = sampler.products()["progress"][-1]
     assert progress["leapfrog_per_sample"] < 20, progress
     state = np.load(str(tmp_path / "shell.1.nuts.npz"))
-    fit = tuple(jnp.asarray(state[k]) for k in ("fit_mean", "fit_scale", "fit_coef"))
-    last = np.asarray(sampler.coordinates.to_constrained(jnp.asarray(state["position"]), type(sampler.fit)(*fit)))
+    fit = type(sampler.fit)(*(jnp.asarray(state[f"fit_{k}"]) for k in type(sampler.fit)._fields))
+    last = np.asarray(sampler.coordinates.to_constrained(jnp.asarray(state["position"]), fit))
     np.testing.assert_allclose(last, chains[0][-1], rtol=1e-12)
 
 
