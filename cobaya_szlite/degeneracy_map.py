@@ -17,9 +17,9 @@ h_j, and f a polynomial of degree 1 to 3 with coefficients fitted by least squar
 fitted samples; beyond it phi_j = hi_j + tanh(t_j - hi_j) (or lo_j + tanh(t_j - lo_j)), so
 the polynomial, never fitted there, stays bounded instead of bending the coordinates
 without limit (continuous with its first derivative). Every other parameter keeps its
-`cobaya_szlite.unconstrained.Bijection` coordinate (logit, log or identity). The map is triangular, so its log-Jacobian is the
-others' plus ln |dx_p / du_p| = g(x_p) for a log pivot, 0 otherwise: the sampled density
-is the same posterior for any coefficients. The pivot is not mapped to the real line: its
+`cobaya_szlite.unconstrained.Bijection` coordinate (logit, log or identity). The map is
+triangular, so its log-Jacobian is the others' plus ln |dx_p / du_p| = g(x_p) for a log
+pivot, 0 otherwise: the sampled density is the same posterior for any coefficients. The pivot is not mapped to the real line: its
 prior bounds act as walls of zero posterior.
 
 This is a one-component triangular transport map used as an MCMC preconditioner
