@@ -19,8 +19,8 @@ the polynomial, never fitted there, stays bounded instead of bending the coordin
 without limit (continuous with its first derivative). Every other parameter keeps its
 `cobaya_szlite.unconstrained.Bijection` coordinate (logit, log or identity). The map is
 triangular, so its log-Jacobian is the others' plus ln |dx_p / du_p| = g(x_p) for a log
-pivot, 0 otherwise: the sampled density is the same posterior for any coefficients. The pivot is not mapped to the real line: its
-prior bounds act as walls of zero posterior.
+pivot, 0 otherwise: the sampled density is the same posterior for any coefficients. The
+pivot is not mapped to the real line: its prior bounds act as walls of zero posterior.
 
 This is a one-component triangular transport map used as an MCMC preconditioner
 (Parno & Marzouk 2018, SIAM/ASA J. Uncertainty Quantification 6, 645).
