@@ -101,6 +101,25 @@ def test_rminus1_analytic():
     assert 8000 < ess[0] < 12000
 
 
+def test_effective_sample_size_is_blackjax_estimator():
+    """The NumPy effective sample size equals BlackJAX's (Stan's estimator) to 1e-10 on AR(1)
+    chains (1 to 3 chains, odd and even lengths, a constant parameter: 0, a NaN: NaN)."""
+    from blackjax.diagnostics import effective_sample_size as blackjax_ess
+
+    rng = np.random.default_rng(5)
+    for m, n in [(1, 301), (2, 1000), (3, 57)]:
+        phi = np.array([0.0, 0.5, 0.9, -0.3, 0.0])
+        x = rng.normal(size=(m, n, 5))
+        for t in range(1, n):
+            x[:, t] += phi * x[:, t - 1]
+        x[..., 4] = 2.0
+        expected = np.asarray(blackjax_ess(x, chain_axis=0, sample_axis=1))
+        np.testing.assert_allclose(effective_sample_size(list(x)), expected, rtol=1e-10)
+        assert effective_sample_size(list(x))[4] == 0.0
+    x[0, 3, 1] = np.nan
+    assert np.isnan(effective_sample_size(list(x))[1]) and np.isfinite(effective_sample_size(list(x))[0])
+
+
 # ---- sampling analytic posteriors -------------------------------------------------------
 
 
