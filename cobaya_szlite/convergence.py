@@ -138,10 +138,12 @@ def effective_sample_size(chains: Sequence[np.ndarray]) -> np.ndarray:
     last = np.where(positive.any(axis=0), positive.sum(axis=0) - 1, 0)
     columns = np.arange(p)
     odd = np.where(positive, odd, 0.0)
+    # the even term after the last positive pair counts if positive (BlackJAX's refinement;
+    # past the end of the sequence the last term stands in, as JAX clamps the index)
+    after = np.minimum(last + 1, len(even) - 1)
     keep_even = positive.copy()
-    beyond = last + 1 < len(even)
-    keep_even[np.minimum(last + 1, len(even) - 1)[beyond], columns[beyond]] = \
-        even[np.minimum(last + 1, len(even) - 1)[beyond], columns[beyond]] > 0.0
+    inside = last + 1 < len(even)
+    keep_even[after[inside], columns[inside]] = even[after[inside], columns[inside]] > 0.0
     even = np.where(keep_even, even, 0.0)
     # initial monotone sequence: the pair sums made non-increasing
     pairs = even + odd
@@ -149,7 +151,7 @@ def effective_sample_size(chains: Sequence[np.ndarray]) -> np.ndarray:
     lowered = pairs > np.concatenate([pairs[:1], running_min[:-1]])
     even = np.where(lowered, running_min / 2.0, even)
     odd = np.where(lowered, running_min / 2.0, odd)
-    tau = -1.0 + 2.0 * np.sum(even + odd, axis=0) - even[np.minimum(last + 1, len(even) - 1), columns]
+    tau = -1.0 + 2.0 * np.sum(even + odd, axis=0) - even[after, columns]
     tau = np.maximum(tau, 1.0 / np.log10(m * n))
     ess = np.where(degenerate, 0.0, m * n / tau)
     return np.where(np.isnan(x).any(axis=(0, 1)), np.nan, ess)

@@ -222,8 +222,8 @@ class DegeneracyMap(NamedTuple):
 
     # ---- the map ----------------------------------------------------------------
 
-    def to_constrained(self, u: jax.Array, fit: ShearFit) -> jax.Array:
-        """x(u) (JAX): the parameters in their units; the pivot may lie outside its bounds.
+    def forward(self, u: jax.Array, fit: ShearFit) -> tuple[jax.Array, jax.Array]:
+        """x(u) and ln |det dx/du| in one pass (JAX): the log-density needs both.
 
         Parameters
         ----------
@@ -232,21 +232,27 @@ class DegeneracyMap(NamedTuple):
 
         Returns
         -------
-        jax.Array, shape (n,)
+        x : jax.Array, shape (n,)
+            The parameters in their units; the pivot may lie outside its bounds.
+        log_jacobian : jax.Array, scalar
+            Dimensionless.
         """
         x = self.bijection.to_constrained(u)
+        log_jacobian = self.bijection.log_jacobian(u)
         if self.pivot is None:
-            return x
+            return x, log_jacobian
         g = u[self.pivot] + self.shear(x[self._others()], fit)
-        return x.at[self.pivot].set(jnp.exp(g) if self.pivot_log else g)
+        if not self.pivot_log:
+            return x.at[self.pivot].set(g), log_jacobian
+        return x.at[self.pivot].set(jnp.exp(g)), log_jacobian + g
+
+    def to_constrained(self, u: jax.Array, fit: ShearFit) -> jax.Array:
+        """x(u) (JAX), as `forward`."""
+        return self.forward(u, fit)[0]
 
     def log_jacobian(self, u: jax.Array, fit: ShearFit) -> jax.Array:
-        """ln |det dx/du| (dimensionless), JAX."""
-        value = self.bijection.log_jacobian(u)
-        if self.pivot is None or not self.pivot_log:
-            return value
-        x = self.bijection.to_constrained(u)
-        return value + u[self.pivot] + self.shear(x[self._others()], fit)
+        """ln |det dx/du| (dimensionless, JAX), as `forward`."""
+        return self.forward(u, fit)[1]
 
     def in_walls(self, x: jax.Array) -> jax.Array:
         """True where the pivot lies inside its prior bounds (always True without pivot)."""

@@ -91,9 +91,9 @@ def unconstrained_logdensity(logpost: Callable[[jax.Array], jax.Array],
     """
 
     def logdensity(u: jax.Array, fit: ShearFit) -> jax.Array:
-        x = coordinates.to_constrained(u, fit)
+        x, log_jacobian = coordinates.forward(u, fit)
         value = logpost(x)
         ok = jnp.isfinite(value) & coordinates.in_walls(x)
-        return jnp.where(ok, value + coordinates.log_jacobian(u, fit), -jnp.inf)
+        return jnp.where(ok, value + log_jacobian, -jnp.inf)
 
     return logdensity
