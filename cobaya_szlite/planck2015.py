@@ -26,11 +26,6 @@ path (`install`, `is_installed`). Options are in ``Planck2015TSZ.yaml``.
 """
 
 import os
-import pathlib
-import shutil
-import tempfile
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -48,26 +43,12 @@ from .parameters import (
     to_pytrees,
     to_values,
 )
+from .planck2015_files import FILES, SOURCE_ENV, InstallError, copy_file, file_problems
 from .zero_likelihood import non_finite_reason
 
 __all__ = ["SOURCE_ENV", "TRISPECTRUM_MODES", "Planck2015TSZ"]
 
 TRISPECTRUM_MODES = ("none", "reference", "fiducial", "varying")
-
-#: Environment variable: a local folder or URL `Planck2015TSZ.install` copies the data
-#: files from (installed names) instead of downloading them from GitHub.
-SOURCE_ENV = "COBAYA_SZLITE_PLANCK2015_SOURCE"
-
-#: Files installed by `Planck2015TSZ.install`: local name -> upstream name.
-#: The local name is a source prefix (a key of `_base_urls`) followed by the upstream name.
-_FILES = {
-    "class_sz_SZ_and_fg_models.txt": "SZ_and_fg_models.txt",
-    "class_sz_SZ_and_fg_models-high_ell.txt": "SZ_and_fg_models-high_ell.txt",
-    "soliket_tSZ_trispectrum_ref_total-planck-collab-15_step_1.txt":
-        "tSZ_trispectrum_ref_total-planck-collab-15_step_1.txt",
-    "soliket_tSZ_params_ref_total-planck-collab-15_step_1.txt":
-        "tSZ_params_ref_total-planck-collab-15_step_1.txt",
-}
 
 
 class Planck2015TSZ(TSZBandpowers):
@@ -78,11 +59,6 @@ class Planck2015TSZ(TSZBandpowers):
     fiducial: dict | None
     precision: dict | None
 
-    #: Where `install` downloads from: source prefix -> base URL (upstream name appended).
-    _base_urls = {
-        "class_sz_": "https://raw.githubusercontent.com/CLASS-SZ/class_sz/master/sz_auxiliary_files/",
-        "soliket_": "https://raw.githubusercontent.com/simonsobs/SOLikeT/master/soliket/ymap/data/",
-    }
     _install_folder = "planck2015_tsz"
 
     def initialize(self) -> None:
@@ -190,9 +166,12 @@ class Planck2015TSZ(TSZBandpowers):
             if not os.path.isdir(folder):
                 raise LoggedError(
                     self.log,
-                    "Data folder not found: '%s' (option 'data_folder'). It must hold %s.",
+                    "Data folder not found: '%s' (option 'data_folder'). It must hold the files "
+                    "of the options 'bandpowers_file' (%s) and, for trispectrum: reference, "
+                    "'trispectrum_file' (%s).",
                     folder,
-                    ", ".join(_FILES),
+                    self.bandpowers_file,
+                    self.trispectrum_file,
                 )
             return folder
         if self.packages_path:
@@ -205,9 +184,10 @@ class Planck2015TSZ(TSZBandpowers):
             self.log,
             "No Planck 2015 tSZ data: set 'data_folder' to a folder holding %s, or run "
             "`cobaya-install cobaya_szlite.Planck2015TSZ -p <packages_path>` (%s=<folder> "
-            "copies from a local folder instead of downloading) and give cobaya-run the "
+            "copies from a local folder, with the installed or the upstream file names, instead "
+            "of downloading) and give cobaya-run the "
             "same packages path (-p <packages_path>, or 'packages_path:' in the input); %s.",
-            ", ".join(_FILES),
+            ", ".join(f.name for f in FILES),
             SOURCE_ENV,
             f"looked in '{folder}'" if folder else "no packages path was given",
         )
@@ -307,7 +287,8 @@ class Planck2015TSZ(TSZBandpowers):
 
     @classmethod
     def is_installed(cls, **kwargs: Any) -> bool:
-        """Whether every data file is in the install folder (missing ones are logged).
+        """Whether every data file is in the install folder with its recorded checksum
+        (missing or modified ones are logged).
 
         Parameters
         ----------
@@ -322,15 +303,18 @@ class Planck2015TSZ(TSZBandpowers):
         if not kwargs.get("data", True):
             return True
         folder = cls.get_path(kwargs["path"])
-        missing = [name for name in _FILES if not os.path.isfile(os.path.join(folder, name))]
-        if missing:
-            get_logger(cls.__name__).info("Missing in '%s': %s", folder, missing)
-        return not missing
+        problems = file_problems(folder)
+        if problems:
+            get_logger(cls.__name__).info("Not installed in '%s': %s", folder, problems)
+        return not problems
 
     @classmethod
     def install(cls, path: str | None = None, data: bool = True, no_progress_bars: bool = False,
                 source: str | None = None, **_kwargs: Any) -> bool:
-        """Copy the data files into ``<path>/data/planck2015_tsz``.
+        """Copy the data files into ``<path>/data/planck2015_tsz``, checking each one's SHA-256.
+
+        Downloads come from the commits of class_sz and SOLikeT pinned in
+        `cobaya_szlite.planck2015_files.FILES`.
 
         Parameters
         ----------
@@ -341,56 +325,35 @@ class Planck2015TSZ(TSZBandpowers):
         no_progress_bars : bool
             Ignored (the files are small).
         source : str, optional
-            Where to copy from instead of the public repositories: a local folder or a
-            URL of one (``file://``, ``https://``) holding the files under their
-            installed names (``class_sz_SZ_and_fg_models.txt``, ...). Defaults to the
+            Where to copy from instead: a local folder or a URL of one (``file://``,
+            ``https://``) holding the files under their installed names
+            (``class_sz_SZ_and_fg_models.txt``), their upstream names
+            (``SZ_and_fg_models.txt``) or as a mirror of the raw GitHub tree. Defaults to the
             environment variable ``COBAYA_SZLITE_PLANCK2015_SOURCE`` (how to use a local
-            copy offline with ``cobaya-install``), else the class_sz and SOLikeT GitHub
-            repositories.
+            copy offline with ``cobaya-install``).
         **_kwargs
             Other installation options of Cobaya (ignored).
 
         Returns
         -------
         bool
-            True on success (or with ``data`` False); False, with the error logged, if a
-            file could not be copied.
+            True on success (or with ``data`` False); False, with the error logged (the
+            file, the URLs tried and what to do offline), if a file could not be copied.
         """
         if not data:
             return True
         log = get_logger(cls.__name__)
         folder = cls.get_path(path)
         os.makedirs(folder, exist_ok=True)
-        for local, url in cls._source_urls(source or os.environ.get(SOURCE_ENV) or None).items():
-            log.info("Copying %s", url)
-            with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False) as tmp:
-                try:
-                    with urllib.request.urlopen(url, timeout=60) as response:
-                        shutil.copyfileobj(response, tmp)
-                except (urllib.error.URLError, OSError, ValueError) as excpt:
-                    log.error("Could not copy %s: %s", url, excpt)
-                    ok = False
-                else:
-                    ok = True
-            if not ok:
-                os.remove(tmp.name)
-                return False
-            os.replace(tmp.name, os.path.join(folder, local))
+        source = source or os.environ.get(SOURCE_ENV) or None
+        try:
+            for data_file in FILES:
+                copy_file(data_file, folder, source, log=log.info)
+        except InstallError as excpt:
+            log.error("%s", excpt)
+            return False
         log.info("Planck 2015 tSZ data installed in '%s'.", folder)
         return True
-
-    @classmethod
-    def _source_urls(cls, source: str | None) -> dict[str, str]:
-        """{installed name: URL to copy it from}; ``source`` as in `install` (None: upstream)."""
-        if source is None:
-            urls = {}
-            for local, upstream in _FILES.items():
-                prefix = next(p for p in cls._base_urls if local.startswith(p))
-                urls[local] = cls._base_urls[prefix] + upstream
-            return urls
-        if "://" not in source:
-            source = pathlib.Path(os.path.expanduser(source)).resolve().as_uri()
-        return {local: source.rstrip("/") + "/" + local for local in _FILES}
 
 
 def _check_format(folder: str, name: str) -> None:

@@ -248,8 +248,8 @@ def reference_ratio(profiler: _Profiler, row: dict) -> np.ndarray:
 
 def compare_with_planck(model: Model, best: dict, folder: str) -> None:
     """Engine tSZ spectrum at ``best`` against the Planck team's best-fit tSZ model and points
-    (``class_sz_Planck2015.txt`` in ``folder``; `cobaya-install` does not fetch it, so the
-    comparison is skipped with a message where it is absent)."""
+    (``class_sz_Planck2015.txt`` in ``folder``, which `cobaya-install` fetches; the comparison
+    is skipped with a message where it is absent)."""
     path = os.path.join(folder, "class_sz_Planck2015.txt")
     if not os.path.isfile(path):
         print(f"No comparison with the Planck team's model: {path} not found (give --data-folder "

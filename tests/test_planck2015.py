@@ -194,17 +194,6 @@ def test_install_from_local_url(tmp_path, monkeypatch):
     assert lnl == pytest.approx(float(model("reference").loglikes(dict(POINT, omega_cdm=0.12))[0][0]), rel=1e-12)
 
 
-def test_install_from_a_local_folder_option(tmp_path):
-    """``source=`` a plain folder path (no URL scheme) installs the same bytes."""
-    from cobaya_szlite.planck2015 import Planck2015TSZ
-
-    assert Planck2015TSZ.install(path=str(tmp_path), source=PLANCK_FOLDER)
-    assert Planck2015TSZ.is_installed(path=str(tmp_path))
-    name = "soliket_tSZ_params_ref_total-planck-collab-15_step_1.txt"
-    installed = tmp_path / "data" / "planck2015_tsz" / name
-    assert installed.read_bytes() == pathlib.Path(PLANCK_FOLDER, name).read_bytes()
-
-
 @pytest.mark.slow
 def test_shipped_planck_yaml_runs_after_offline_install(tmp_path, monkeypatch):
     """yaml/planck2015_mcmc.yaml as shipped (data_folder: null, its own precision), after
@@ -231,20 +220,6 @@ def test_shipped_planck_yaml_runs_after_offline_install(tmp_path, monkeypatch):
     tll = m.provider.get_Tll_sz()["Tll"]
     assert np.isfinite(lnl)
     assert lnl == pytest.approx(numpy_loglike("varying", cl_sz, tll), rel=1e-9, abs=1e-9)
-
-
-def test_install_failure_and_not_installed(tmp_path, monkeypatch):
-    from cobaya.log import LoggedError
-
-    from cobaya_szlite.planck2015 import Planck2015TSZ
-
-    assert Planck2015TSZ.install(path=str(tmp_path), source=str(tmp_path / "nonexistent")) is False
-    monkeypatch.setenv("COBAYA_SZLITE_PLANCK2015_SOURCE", "file:///nonexistent/")
-    assert Planck2015TSZ.install(path=str(tmp_path), no_progress_bars=True) is False
-    spec = info("none", data_folder=None)
-    spec["packages_path"] = str(tmp_path / "empty")
-    with pytest.raises(LoggedError, match="cobaya-install"):
-        get_model(spec)
 
 
 @pytest.mark.slow
