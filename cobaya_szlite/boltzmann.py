@@ -7,14 +7,14 @@ upstream Boltzmann theory of the run (Cobaya's ``camb``, or ``classy``) for
   ``("delta_nonu", "delta_nonu")`` pair, ``nonlinear: False``) at `TABLE_K` and the
   engine's redshift nodes;
 - H(z) (``Hubble``, km/s/Mpc) and chi(z) (``comoving_radial_distance``, Mpc) there;
-- the parameters named in `UPSTREAM_NAMES` (omega_b, omega_cdm, H0, n_s, Sum m_nu for
-  the densities of the halo model and the profile; sigma8 and Omega_m for the derived
-  F_sz and Omega_m, so that they mean the upstream code's values),
+- the parameters named in `UPSTREAM_NAMES` (camb, the default) or `CLASSY_NAMES` (classy,
+  with classy's background table for the densities): the densities, h and Sum m_nu of the
+  halo model and the profile, and the upstream sigma8 and Omega_m for the derived F_sz,
 
 builds the engine's `CosmologyTables` and evaluates `cl_yy_tabulated`. This module holds
 the names, grids and the map from the upstream products to the engine inputs; the
-provider is any object with Cobaya's ``get_Pk_interpolator``, ``get_Hubble`` and
-``get_comoving_radial_distance``.
+provider is any object with Cobaya's ``get_Pk_interpolator``, ``get_Hubble``,
+``get_comoving_radial_distance`` and ``get_param`` (and ``get_CLASS_background`` for classy).
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ from .engine import CosmologyTables, CosmoParams, Precision, cl_yy_tabulated, cl
 from .parameters import InputLayout, d_ell_factor, to_pytrees
 
 __all__ = [
+    "CLASSY_BACKGROUND",
     "CLASSY_NAMES",
+    "NAME_PRESETS",
     "PK_PAIR",
     "TABLE_K",
     "UPSTREAM_NAMES",
@@ -41,30 +43,64 @@ __all__ = [
     "read_tables",
     "requirements",
     "upstream_cosmo",
+    "upstream_names",
+    "upstream_param",
 ]
 
-#: Engine quantity -> the upstream theory's parameter name (Cobaya's camb, the default of
-#: the option ``boltzmann_names``). Sum m_nu: CAMB's ``mnu`` in one massive species, as
-#: `CosmoParams`.
+#: Engine quantity -> the upstream theory's parameter name for Cobaya's camb (the default
+#: of the option ``boltzmann_names``, preset "camb"). CAMB's inputs ombh2, omch2, mnu (Sum
+#: m_nu in one massive species, as `CosmoParams`) can be requested as parameters: camb
+#: declares that it reads them, so Cobaya hands them to both codes.
 UPSTREAM_NAMES: dict[str, str] = {
     "omega_b": "ombh2",
     "omega_cdm": "omch2",
     "H0": "H0",
-    "n_s": "ns",
     "m_nu": "mnu",
     "sigma8": "sigma8",
     "Omega_m": "omegam",
 }
-#: The same for Cobaya's classy (one massive species, ``N_ncdm: 1``).
-CLASSY_NAMES: dict[str, str] = {
-    "omega_b": "omega_b",
-    "omega_cdm": "omega_cdm",
-    "H0": "H0",
-    "n_s": "n_s",
-    "m_nu": "m_ncdm",
-    "sigma8": "sigma8",
-    "Omega_m": "Omega_m",
-}
+#: Preset "classy": only quantities classy computes. Its inputs (omega_b, omega_cdm, m_ncdm)
+#: must not be requested: Cobaya gives a parameter-agnostic code such as classy only the
+#: inputs that no other component takes. The densities come from `CLASSY_BACKGROUND`
+#: (rho_b, rho_cdm over rho_crit today); Sum m_nu is ``m_ncdm_tot`` (all species).
+CLASSY_NAMES: dict[str, str] = {"H0": "H0", "m_nu": "m_ncdm_tot", "sigma8": "sigma8", "Omega_m": "Omega_m"}
+#: classy's background table (a Cobaya product), read when the names give no densities.
+CLASSY_BACKGROUND = "CLASS_background"
+#: Named presets of the option ``boltzmann_names``.
+NAME_PRESETS: dict[str, dict[str, str]] = {"camb": UPSTREAM_NAMES, "classy": CLASSY_NAMES}
+
+
+def upstream_names(option: str | Mapping[str, str] | None) -> dict[str, str]:
+    """The map engine quantity -> upstream name of the option ``boltzmann_names``.
+
+    Parameters
+    ----------
+    option : str, mapping or None
+        A preset (`NAME_PRESETS`: "camb", "classy"), or a mapping that changes entries of
+        the camb preset; None or empty: the camb preset.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ValueError
+        An unknown preset or key.
+    """
+    if isinstance(option, str):
+        if option not in NAME_PRESETS:
+            raise ValueError(f"'boltzmann_names' must be one of the presets {list(NAME_PRESETS)} or a "
+                             f"mapping with keys among {list(UPSTREAM_NAMES)}; got {option!r}")
+        return dict(NAME_PRESETS[option])
+    option = dict(option or {})
+    unknown = sorted(set(option) - set(UPSTREAM_NAMES))
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in 'boltzmann_names'; allowed: {list(UPSTREAM_NAMES)} "
+                         f"(or a preset: {list(NAME_PRESETS)})")
+    return {**UPSTREAM_NAMES, **option}
+
+
 #: The power spectrum the halo model needs: CDM + baryons (no massive neutrinos).
 PK_PAIR: tuple[str, str] = ("delta_nonu", "delta_nonu")
 #: Wavenumbers of the tables [Mpc^-1]: log-spaced over the range the sigma(M) and 2-halo
@@ -99,13 +135,14 @@ def requirements(z: np.ndarray, names: Mapping[str, str]) -> dict[str, Any]:
     z : array, shape (n_z,)
         The engine's redshift nodes.
     names : mapping
-        `UPSTREAM_NAMES`-like map engine quantity -> upstream parameter name.
+        `UPSTREAM_NAMES`-like map upstream quantity -> upstream parameter name.
 
     Returns
     -------
     dict
         ``Pk_interpolator`` (linear, `PK_PAIR`, k_max = max `TABLE_K`), ``Hubble`` and
-        ``comoving_radial_distance`` at ``z``, and every upstream parameter (None).
+        ``comoving_radial_distance`` at ``z``, every upstream parameter (None), and
+        `CLASSY_BACKGROUND` when ``names`` gives no densities.
     """
     z = [float(v) for v in z]
     return {
@@ -117,6 +154,7 @@ def requirements(z: np.ndarray, names: Mapping[str, str]) -> dict[str, Any]:
         },
         "Hubble": {"z": z},
         "comoving_radial_distance": {"z": z},
+        **({} if "omega_b" in names else {CLASSY_BACKGROUND: None}),
         **{name: None for name in names.values()},
     }
 
@@ -144,14 +182,21 @@ def read_tables(provider: Any, z: np.ndarray) -> tuple[np.ndarray, ...]:
     return np.asarray(z, dtype=float), chi, hubble, TABLE_K, pk
 
 
-def upstream_cosmo(params: Mapping[str, float], names: Mapping[str, str]) -> CosmoParams:
-    """The engine's CosmoParams of the upstream cosmology (densities, H0, n_s, Sum m_nu;
-    sigma8 is the upstream one, unused by the tabulated formulas).
+def upstream_cosmo(provider: Any, params: Mapping[str, float], names: Mapping[str, str]) -> CosmoParams:
+    """The engine's CosmoParams of the upstream cosmology.
+
+    H0, Sum m_nu and sigma8 the upstream values; omega_b, omega_cdm the upstream
+    parameters, or (names without them: classy) rho_b / rho_crit and rho_cdm / rho_crit
+    today from `CLASSY_BACKGROUND`, times h^2; n_s keeps the `CosmoParams` default (the
+    tabulated formulas use neither n_s nor sigma8).
 
     Parameters
     ----------
+    provider
+        Cobaya's provider (``get_param``, and ``get_CLASS_background`` for classy).
     params : mapping
-        Parameter values by upstream name.
+        Parameter values by upstream name (the ``calculate`` arguments; the upstream
+        parameters not among them are read from the provider).
     names : mapping
         Engine quantity -> upstream name.
 
@@ -159,8 +204,27 @@ def upstream_cosmo(params: Mapping[str, float], names: Mapping[str, str]) -> Cos
     -------
     CosmoParams
     """
-    fields = ("omega_b", "omega_cdm", "H0", "n_s", "m_nu", "sigma8")
-    return CosmoParams(**{field: float(params[names[field]]) for field in fields})
+    def param(quantity):
+        return upstream_param(provider, params, names, quantity)
+
+    h0 = param("H0")
+    if "omega_b" in names:
+        densities = {"omega_b": param("omega_b"), "omega_cdm": param("omega_cdm")}
+    else:
+        background = provider.get_CLASS_background()
+        today = int(np.argmin(np.abs(np.asarray(background["z"]))))
+        h2 = (h0 / 100.0) ** 2
+        rho_crit = float(background["(.)rho_crit"][today])
+        densities = {field: float(background[column][today]) / rho_crit * h2
+                     for field, column in (("omega_b", "(.)rho_b"), ("omega_cdm", "(.)rho_cdm"))}
+    return CosmoParams(**densities, H0=h0, m_nu=param("m_nu"), sigma8=param("sigma8"))
+
+
+def upstream_param(provider: Any, params: Mapping[str, float], names: Mapping[str, str], quantity: str) -> float:
+    """The upstream value of ``quantity`` (a key of `UPSTREAM_NAMES`): from ``params`` when
+    it is an input parameter there, else from the provider (a derived parameter)."""
+    name = names[quantity]
+    return float(params[name]) if name in params else float(provider.get_param(name))
 
 
 def _tables(arrays) -> Any:

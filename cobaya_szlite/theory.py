@@ -97,6 +97,10 @@ __all__ = ["COSMOLOGY_MODES", "SZTheory"]
 COSMOLOGY_MODES = ("engine", "boltzmann")
 #: Input names of every profile kind (those of the kinds not chosen are refused by name).
 _ALL_PROFILE_INPUTS = (*PROFILE_PARAMS, *B12_PARAMS)
+#: Other codes' spellings of cosmological quantities that SZTheory does not read
+#: (CLASS's) -> the quantity: in the engine mode such an input gives two values of one.
+_FOREIGN_SPELLINGS = {"m_ncdm": "m_nu", "w0_fld": "w0", "wa_fld": "wa", "Omega_b": "omega_b",
+                      "Omega_cdm": "omega_cdm", "h": "H0"}
 
 
 class _Request(NamedTuple):
@@ -195,16 +199,31 @@ def _compiled(request: _Request) -> Callable[[np.ndarray, Any], _Evaluation]:
     return jax.jit(evaluate)
 
 
-def _default_params(cosmology: str, profile: str) -> dict:
+def _default_params(cosmology: str, profile: str, boltzmann_names: Any = None) -> dict:
     """Cobaya ``params`` defaults: the inputs of the chosen profile fixed at its defaults
-    (`parameters.profile_defaults`) and the derived parameters (no cosmological input:
-    see the module docstring). An unknown ``profile`` declares no profile input (the
+    (`parameters.profile_defaults`) and the derived parameters (`_own_derived`; no
+    cosmological input: see the module docstring). An unknown ``profile`` declares no profile input (the
     option is refused in `SZTheory.initialize`)."""
     defaults = profile_defaults(profile) if profile in PROFILE_KINDS else {}
     params = {name: {"value": value, "latex": PARAM_LATEX[name]} for name, value in defaults.items()}
-    derived = ("Omega_m", "F_sz") if cosmology == "boltzmann" else DERIVED_PARAMS
-    params.update({name: {"derived": True, "latex": PARAM_LATEX[name]} for name in derived})
+    params.update({name: {"derived": True, "latex": PARAM_LATEX[name]}
+                   for name in _own_derived(cosmology, boltzmann_names)})
     return params
+
+
+def _own_derived(cosmology: str, boltzmann_names: Any) -> tuple[str, ...]:
+    """The derived parameters SZTheory declares: in the engine mode `DERIVED_PARAMS` (its
+    cosmology is the engine's); in the Boltzmann mode F_sz, and Omega_m as a copy of the
+    upstream value only where the upstream theory names it differently (camb's ``omegam``),
+    so that a quantity the upstream theory provides under the same name is never claimed
+    twice (classy's ``Omega_m``; sigma8 is always the upstream theory's)."""
+    if cosmology != "boltzmann":
+        return DERIVED_PARAMS
+    try:
+        names = boltzmann.upstream_names(boltzmann_names)
+    except ValueError:  # refused with a LoggedError in SZTheory.initialize
+        names = {"Omega_m": "Omega_m"}
+    return ("Omega_m", "F_sz") if names["Omega_m"] != "Omega_m" else ("F_sz",)
 
 
 class SZTheory(Theory):
@@ -240,7 +259,8 @@ class SZTheory(Theory):
         it), those of the other profile family are not declared; the cosmological inputs have no
         default (see the module docstring); the derived parameters are declared (engine
         mode: Omega_m, sigma8, logA, F_sz, the input normalisation overriding its derived
-        entry; Boltzmann mode: Omega_m, F_sz).
+        entry; Boltzmann mode: F_sz, and Omega_m where the upstream theory calls it
+        otherwise, as camb's omegam).
 
         Parameters
         ----------
@@ -248,7 +268,7 @@ class SZTheory(Theory):
             The options read from ``SZTheory.yaml``.
         input_options : Mapping
             The user's options for this component (``cosmology`` selects the mode,
-            ``profile`` the profile inputs).
+            ``profile`` the profile inputs, ``boltzmann_names`` the upstream names).
 
         Returns
         -------
@@ -259,7 +279,8 @@ class SZTheory(Theory):
         options = input_options or {}
         cosmology = options.get("cosmology", defaults.get("cosmology"))
         profile = options.get("profile", defaults.get("profile"))
-        defaults["params"] = {**_default_params(cosmology, profile), **(defaults.get("params") or {})}
+        names = options.get("boltzmann_names", defaults.get("boltzmann_names"))
+        defaults["params"] = {**_default_params(cosmology, profile, names), **(defaults.get("params") or {})}
         return defaults
 
     def initialize(self) -> None:
@@ -329,11 +350,10 @@ class SZTheory(Theory):
 
     def _initialize_boltzmann(self) -> None:
         """Check ``boltzmann_names`` and the engine's tabulated API; set the z nodes."""
-        names = {**boltzmann.UPSTREAM_NAMES, **(self.boltzmann_names or {})}
-        unknown = sorted(set(names) - set(boltzmann.UPSTREAM_NAMES))
-        if unknown:
-            raise LoggedError(self.log, "Unknown key(s) %s in 'boltzmann_names'; allowed: %s.",
-                              unknown, list(boltzmann.UPSTREAM_NAMES))
+        try:
+            names = boltzmann.upstream_names(self.boltzmann_names)
+        except ValueError as excpt:
+            raise LoggedError(self.log, "Option %s.", excpt) from None
         self._upstream_names = names
         self._z_nodes = np.asarray(engine_redshifts(self._precision), dtype=float)
         self.log.info(
@@ -403,20 +423,36 @@ class SZTheory(Theory):
         self.log.debug("Input parameters (in order): %s", list(layout.names))
 
     def initialize_with_provider(self, provider: Any) -> None:
-        """Engine mode: refuse a run where another theory reads a cosmological parameter
-        under another name than SZTheory (two values of one parameter).
+        """Check that the run has one value of each cosmological quantity, and log which
+        component computes each derived parameter of the run that SZTheory could compute.
+
+        Engine mode: refuse a run where another theory reads a cosmological parameter
+        under another name than SZTheory (two values of one parameter). Boltzmann mode:
+        refuse a run where an upstream parameter SZTheory requests is an input that no
+        other theory reads (the upstream code would silently use its own default).
 
         Parameters
         ----------
         provider : cobaya.theory.Provider
         """
         super().initialize_with_provider(provider)
+        others = [c for c in getattr(provider.model, "theory", {}).values() if c is not self]
+        self._log_derived_providers(provider.model)
         if self._tabulated:
+            self._check_upstream_inputs(provider.model, others)
             return
         given = dict(self._layout.cosmo)
-        for component in getattr(provider.model, "theory", {}).values():
-            if component is self:
-                continue
+        for component in others:
+            foreign = sorted(set(component.input_params) & set(_FOREIGN_SPELLINGS))
+            if foreign:
+                raise LoggedError(
+                    self.log,
+                    "%s reads %s, which SZTheory does not read (it takes %s from its own inputs "
+                    "or defaults): the two codes would use different cosmologies. Use "
+                    "cosmology: boltzmann with %s (docs/boltzmann.md).",
+                    component.get_name(), foreign,
+                    sorted({_FOREIGN_SPELLINGS[name] for name in foreign}), component.get_name(),
+                )
             if component.get_allow_agnostic():
                 self.log.warning(
                     "%s takes only the input parameters no other component takes, so "
@@ -439,6 +475,54 @@ class SZTheory(Theory):
                     sorted(clashes),
                     sorted(sum(clashes.values(), [])),
                 )
+
+    def _log_derived_providers(self, model: Any) -> None:
+        """Log the component that computes each cosmological derived parameter of the run
+        (and F_sz), so that a chain's column says whose value it is; in the engine mode,
+        warn where another theory of the run computes a quantity of the same name too."""
+        interesting = {"F_sz", "Omega_m", "sigma8", "logA", *self._upstream_derived_names()}
+        providers = {name: component.get_name() for component in model.components
+                     for name in component.output_params if name in interesting}
+        if providers:
+            self.log.info("Derived parameters of this run and the component computing each: %s.", providers)
+        if self._tabulated:
+            return
+        for component in model.theory.values():
+            if component is self:
+                continue
+            shared = sorted(set(self.output_params) & set(component.get_can_provide_params()))
+            if shared:
+                self.log.warning(
+                    "%s in this run are SZTheory's (cosmology: engine, linear power '%s'), not %s's, "
+                    "which computes them too; its values differ at the level of the backend's "
+                    "accuracy. For the Boltzmann code's values use cosmology: boltzmann "
+                    "(docs/boltzmann.md).",
+                    shared, self.linear_power, component.get_name(),
+                )
+
+    def _upstream_derived_names(self) -> set[str]:
+        """Upstream names of Omega_m and sigma8 (Boltzmann mode; empty otherwise)."""
+        if not self._tabulated:
+            return set()
+        return {self._upstream_names["Omega_m"], self._upstream_names["sigma8"]}
+
+    def _check_upstream_inputs(self, model: Any, others: list) -> None:
+        """Boltzmann mode: every requested upstream parameter that is an input parameter of
+        the run must also reach another theory (the upstream code)."""
+        inputs = set(model.parameterization.input_params())
+        read_by_others = {name for component in others for name in component.input_params}
+        lost = sorted(name for name in set(self._upstream_names.values()) & inputs
+                      if name not in read_by_others)
+        if lost:
+            raise LoggedError(
+                self.log,
+                "cosmology: boltzmann requests %s from the upstream theory, but they are input "
+                "parameters that no other theory reads (Cobaya gives a parameter-agnostic code "
+                "such as classy only the inputs no other component takes): the upstream code "
+                "would use its defaults. Give 'boltzmann_names' names of parameters the upstream "
+                "theory computes (derived) or declares it reads.",
+                lost,
+            )
 
     @property
     def engine_precision(self) -> Precision:
@@ -629,7 +713,7 @@ class SZTheory(Theory):
                 "The upstream theory could not give the products of cosmology: boltzmann "
                 "(%s): %s", type(excpt).__name__, excpt,
             ) from None
-        return boltzmann.upstream_cosmo(params_values_dict, self._upstream_names), arrays
+        return boltzmann.upstream_cosmo(self.provider, params_values_dict, self._upstream_names), arrays
 
     def calculate(self, state: dict, want_derived: bool = True, **params_values_dict: float) -> bool:
         """Fill ``state`` with every requested product (numpy arrays) and the derived params.
@@ -692,14 +776,12 @@ class SZTheory(Theory):
         if result.derived is not None:
             values = dict(zip(DERIVED_PARAMS, np.asarray(result.derived).tolist(), strict=True))
         else:
-            names = self._upstream_names
-            omega_m = float(params_values_dict[names["Omega_m"]])
-            values = {
-                "Omega_m": omega_m,
-                # a profile without a mass bias (battaglia12) gives F_sz with B = 1
-                "F_sz": float(f_sz(params_values_dict[names["sigma8"]], omega_m,
-                                   params_values_dict.get("B", 1.0), params_values_dict[names["H0"]])),
-            }
+            upstream = functools.partial(boltzmann.upstream_param, self.provider, params_values_dict,
+                                         self._upstream_names)
+            values = {"Omega_m": upstream("Omega_m"), "sigma8": upstream("sigma8")}
+            # a profile without a mass bias (battaglia12) gives F_sz with B = 1
+            values["F_sz"] = float(f_sz(values["sigma8"], values["Omega_m"], params_values_dict.get("B", 1.0),
+                                        upstream("H0")))
         return {name: values[name] for name in self.output_params if name in values}
 
     def _report_zero(self, values: np.ndarray, upstream: tuple | None, ells: np.ndarray,

@@ -264,7 +264,7 @@ def test_boltzmann_mode_with_camb_reads_upstream(boltzmann_model):
     values."""
     model = boltzmann_model
     sztheory = model.theory[THEORY]
-    assert set(sztheory.input_params) == set(PROFILE_PARAMS) | {"ombh2", "omch2", "H0", "ns", "mnu"}
+    assert set(sztheory.input_params) == set(PROFILE_PARAMS) | {"ombh2", "omch2", "H0", "mnu"}
     assert "As" in model.theory["camb"].input_params
     result = model.logposterior({"logA": LOGA, "B": 1.25})
     assert np.isfinite(result.logpost)
