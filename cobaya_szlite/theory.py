@@ -519,8 +519,9 @@ class SZTheory(Theory):
                 "cosmology: boltzmann requests %s from the upstream theory, but they are input "
                 "parameters that no other theory reads (Cobaya gives a parameter-agnostic code "
                 "such as classy only the inputs no other component takes): the upstream code "
-                "would use its defaults. Give 'boltzmann_names' names of parameters the upstream "
-                "theory computes (derived) or declares it reads.",
+                "would use its defaults. With classy use boltzmann_names: classy; otherwise give "
+                "'boltzmann_names' names of parameters the upstream theory computes (derived) or "
+                "declares it reads.",
                 lost,
             )
 
