@@ -56,8 +56,9 @@ def test_engine_mode_refuses_a_class_spelling_read_by_another_code():
 
 def test_boltzmann_mode_refuses_inputs_an_agnostic_upstream_would_lose():
     """Boltzmann mode with the camb names next to a parameter-agnostic code: ombh2, omch2,
-    mnu (and H0, which this stand-in does not declare) would be assigned to SZTheory only (the agnostic code gets only the rest), so the
-    upstream code would use its defaults: refused, naming them."""
+    mnu (and H0, which this stand-in does not declare) would be assigned to SZTheory only
+    (the agnostic code gets only the rest), so the upstream code would use its defaults:
+    refused, naming them."""
     params = {"ombh2": 0.02242, "omch2": 0.11933, "mnu": 0.06, "H0": 67.66, "its_own_param": 1.0}
     with pytest.raises(LoggedError, match=r"\['H0', 'mnu', 'ombh2', 'omch2'\].*boltzmann_names: classy"):
         get_model(_stand_in_info(params, {"cosmology": "boltzmann"}))

@@ -16,7 +16,8 @@ from cobaya_szlite.parameters import FIDUCIAL_PARAMS, INPUT_PARAMS, d_ell_factor
 PACKAGE = pathlib.Path(cobaya_szlite.__file__).parent
 
 
-@pytest.mark.parametrize("module", ["mock", "parameters", "boltzmann", "bandpowers", "zero_likelihood", "planck2015_files"])
+@pytest.mark.parametrize("module", ["mock", "parameters", "boltzmann", "bandpowers", "zero_likelihood",
+                                    "planck2015_files", "likelihood_math"])
 def test_framework_free_modules_do_not_import_cobaya(module):
     code = f"import cobaya_szlite.{module}, sys; assert 'cobaya' not in sys.modules, sorted(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
