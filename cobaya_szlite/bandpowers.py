@@ -1,4 +1,4 @@
-"""Bandpower data sets and their Gaussian chi^2, free of Cobaya and JAX.
+"""Bandpower data sets: reading and checking the files, free of Cobaya and JAX.
 
 A data set is a folder of plain-text tables (``#`` starts a comment, columns
 separated by white space, one bin per row, every row with the same number of
@@ -27,44 +27,24 @@ covariance is restricted to them before it is inverted. The model is
     model_i = D^1h(ell_i) + D^2h(ell_i) + sum_k A_k template_k,i
     chi2 = (d - model)^T Cov^-1 (d - model)
 
-and ln L = -chi2 / 2 (the covariance is fixed, so its determinant is dropped).
-
-Covariance models (below `Chi2`): `FixedCovariance` (a fixed matrix, e.g. Gaussian plus a
-fixed trispectrum, `FixedCovariance.with_trispectrum`) and `VaryingCovariance` (Gaussian
-plus the trispectrum at the current point, with its log-determinant, gradient and Fisher
-term); a likelihood picks one and passes it residuals, Jacobians and the trispectrum.
-Their methods share these arguments:
-
-``residual`` : array, shape (n,)
-    r = data - model in D_ell x 1e12.
-``jacobian`` : array, shape (n, n_theta)
-    J = d model / d theta, in D_ell x 1e12 per unit of each theta.
-``tll`` : array, shape (n, n)
-    The trispectrum at the current point, full sky, in (D_ell x 1e12)^2
-    (ignored by `FixedCovariance`).
-``dtll`` : array, shape (n_theta, n, n)
-    Its derivatives, one slice per column of J (zero for parameters it does not
-    depend on), per unit of each theta (ignored by `FixedCovariance`).
+ln L and its derivatives: `cobaya_szlite.likelihood_math.bandpowers` (JAX). This module
+reads and checks the files (NumPy; at initialisation only).
 """
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import ArrayLike
 
 __all__ = [
     "BANDPOWER_FORMAT",
     "BandpowerData",
-    "Chi2",
     "DataFormatError",
-    "FixedCovariance",
-    "NotPositiveDefiniteError",
-    "VaryingCovariance",
+    "check_covariance",
     "load_bandpowers",
+    "not_positive_definite",
     "read_table",
 ]
 
@@ -296,349 +276,29 @@ def _read_template(folder: str, name: str, spec: str | dict, ell: np.ndarray) ->
     return table[:, column - 1]
 
 
-class NotPositiveDefiniteError(ValueError):
-    """A covariance (at some point of a parameter-dependent model) is not positive definite."""
+def not_positive_definite(cov: ArrayLike, label: str) -> str:
+    """The message for a covariance that is not positive definite (names ``label`` and the
+    smallest eigenvalue)."""
+    return f"{label}: covariance is not positive definite (smallest eigenvalue {np.linalg.eigvalsh(cov)[0]:.3g})."
 
 
-def _cholesky(cov: np.ndarray, label: str) -> tuple[np.ndarray, bool]:
-    """Lower Cholesky factor of ``cov`` (scipy ``cho_factor`` form); raises
-    `NotPositiveDefiniteError` naming ``label`` and the smallest eigenvalue."""
-    try:
-        return scipy.linalg.cho_factor(cov, lower=True)
-    except np.linalg.LinAlgError:
-        raise NotPositiveDefiniteError(
-            f"{label}: covariance is not positive definite "
-            f"(smallest eigenvalue {np.linalg.eigvalsh(cov)[0]:.3g})."
-        ) from None
-
-
-class Chi2:
-    """chi^2 = r^T Cov^-1 r for a fixed covariance.
+def check_covariance(cov: ArrayLike, label: str = "covariance") -> None:
+    """Raise `DataFormatError` unless ``cov`` is square, symmetric (to 1e-10 relative) and
+    positive definite.
 
     Parameters
     ----------
     cov : array, shape (n, n)
-        Covariance in (D_ell x 1e12)^2; `DataFormatError` unless it is symmetric (to
-        1e-10 relative) and positive definite.
+        Covariance in (D_ell x 1e12)^2.
     label : str
-        Its origin, named in error messages.
+        Its origin, named in the message.
     """
-
-    def __init__(self, cov: ArrayLike, label: str = "covariance") -> None:
-        cov = np.asarray(cov, dtype=float)
-        scale = np.max(np.abs(cov))
-        if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
-            raise DataFormatError(f"{label}: not a square matrix (shape {cov.shape}).")
-        if not np.allclose(cov, cov.T, rtol=0, atol=1e-10 * scale):
-            raise DataFormatError(f"{label}: covariance is not symmetric.")
-        try:
-            factor = _cholesky(cov, label)
-        except NotPositiveDefiniteError as excpt:
-            raise DataFormatError(str(excpt)) from None
-        self.cov = cov
-        self.inverse = scipy.linalg.cho_solve(factor, np.eye(len(cov)))
-        self.inverse = 0.5 * (self.inverse + self.inverse.T)
-
-    def __call__(self, residual: ArrayLike) -> float:
-        """chi^2 of a residual vector.
-
-        Parameters
-        ----------
-        residual : array, shape (n,)
-            data - model in D_ell x 1e12.
-
-        Returns
-        -------
-        float
-            chi^2 (dimensionless).
-        """
-        return float(residual @ self.inverse @ residual)
-
-    def logp_gradient(self, residual: ArrayLike, jacobian: ArrayLike) -> np.ndarray:
-        """d ln L / d theta = r^T Cov^-1 J for ln L = -chi^2/2.
-
-        Parameters
-        ----------
-        residual, jacobian : array
-            r = data - model (n,) and J = d model / d theta (n, n_theta), in the units
-            of the data (per unit of each theta).
-
-        Returns
-        -------
-        numpy.ndarray, shape (n_theta,)
-            Per unit of each theta.
-        """
-        return np.asarray(residual @ self.inverse @ jacobian, dtype=float)
-
-    def fisher(self, jacobian: ArrayLike) -> np.ndarray:
-        """Fisher matrix J^T Cov^-1 J: -d^2 ln L / d theta^2 for a linear model.
-
-        Parameters
-        ----------
-        jacobian : array, shape (n, n_theta)
-            J, as for `logp_gradient`.
-
-        Returns
-        -------
-        numpy.ndarray, shape (n_theta, n_theta)
-            Per unit of each pair of thetas.
-        """
-        jacobian = np.asarray(jacobian, dtype=float)
-        return jacobian.T @ self.inverse @ jacobian
-
-
-# ---------------------------------------------------------------- covariance models
-#
-# A covariance model turns residuals and model Jacobians into ln L, its gradient and its
-# Fisher matrix (arguments in the module docstring).
-
-
-class FixedCovariance:
-    """Gaussian likelihood with a fixed covariance: ln L = -chi^2 / 2.
-
-    The determinant of the covariance is constant and dropped.
-
-    Parameters
-    ----------
-    cov, label : as for `Chi2`
-    """
-
-    varying = False
-
-    def __init__(self, cov: ArrayLike, label: str = "covariance") -> None:
-        self.chi2 = Chi2(cov, label=label)
-
-    @classmethod
-    def with_trispectrum(cls, gaussian_cov: ArrayLike, tll: ArrayLike, f_sky: float,
-                         label: str = "covariance") -> "FixedCovariance":
-        """Gaussian + fixed trispectrum: Cov = gaussian_cov + tll / (4 pi f_sky).
-
-        Parameters
-        ----------
-        gaussian_cov : array, shape (n, n)
-            Gaussian part in (D_ell x 1e12)^2.
-        tll : array, shape (n, n)
-            Full-sky trispectrum in (D_ell x 1e12)^2.
-        f_sky : float
-            Sky fraction, 0 < f_sky <= 1.
-        label : str
-            Origin, for error messages.
-
-        Returns
-        -------
-        FixedCovariance
-        """
-        return cls(np.asarray(gaussian_cov) + np.asarray(tll) / (4 * np.pi * f_sky), label=label)
-
-    @property
-    def cov(self) -> np.ndarray:
-        """The covariance (n, n) in (D_ell x 1e12)^2."""
-        return self.chi2.cov
-
-    def covariance(self, tll: ArrayLike | None = None) -> np.ndarray:
-        """The covariance.
-
-        Parameters
-        ----------
-        tll : array, optional
-            Ignored (fixed).
-
-        Returns
-        -------
-        numpy.ndarray, shape (n, n)
-            In (D_ell x 1e12)^2.
-        """
-        return self.chi2.cov
-
-    def logp(self, residual: ArrayLike, tll: ArrayLike | None = None) -> float:
-        """ln L = -r^T Cov^-1 r / 2.
-
-        Parameters
-        ----------
-        residual, tll : array
-            See the module docstring (``tll`` ignored).
-
-        Returns
-        -------
-        float
-            ln L (dimensionless).
-        """
-        return -0.5 * self.chi2(residual)
-
-    def logp_gradient(self, residual: ArrayLike, jacobian: ArrayLike, tll: ArrayLike | None = None,
-                      dtll: ArrayLike | None = None) -> np.ndarray:
-        """d ln L / d theta = r^T Cov^-1 J.
-
-        Parameters
-        ----------
-        residual, jacobian, tll, dtll : array
-            See the module docstring (``tll``, ``dtll`` ignored).
-
-        Returns
-        -------
-        numpy.ndarray, shape (n_theta,)
-            Per unit of each theta.
-        """
-        return self.chi2.logp_gradient(residual, jacobian)
-
-    def fisher(self, jacobian: ArrayLike, tll: ArrayLike | None = None,
-               dtll: ArrayLike | None = None) -> np.ndarray:
-        """Fisher matrix J^T Cov^-1 J.
-
-        Parameters
-        ----------
-        jacobian, tll, dtll : array
-            See the module docstring (``tll``, ``dtll`` ignored).
-
-        Returns
-        -------
-        numpy.ndarray, shape (n_theta, n_theta)
-            Per unit of each pair of thetas.
-        """
-        return self.chi2.fisher(jacobian)
-
-
-class _Factorised(NamedTuple):
-    """A covariance at one point with its Cholesky factor, inverse and ln det."""
-
-    tll: np.ndarray
-    cov: np.ndarray
-    factor: tuple
-    inverse: np.ndarray
-    ln_det: float
-
-
-class VaryingCovariance:
-    """Gaussian likelihood whose covariance follows the parameters through the trispectrum.
-
-    Cov(theta) = G + T(theta) / (4 pi f_sky) and
-
-        ln L = -[r^T Cov^-1 r + ln det Cov - ln det G] / 2
-
-    (ln det G, a constant, is subtracted so that values stay comparable to chi^2).
-    The covariance is factorised once per point: `logp`, `logp_gradient` and `fisher`
-    at the same ``tll`` share one Cholesky factorisation.
-
-    Parameters
-    ----------
-    gaussian_cov : array, shape (n, n)
-        G in (D_ell x 1e12)^2 (positive definite).
-    f_sky : float
-        Sky fraction, 0 < f_sky <= 1.
-    label : str
-        Origin, for error messages.
-    """
-
-    varying = True
-
-    def __init__(self, gaussian_cov: ArrayLike, f_sky: float, label: str = "covariance") -> None:
-        self.gaussian = FixedCovariance(gaussian_cov, label=label)
-        self.f_sky = float(f_sky)
-        self.label = label
-        self.ln_det_gaussian = float(np.linalg.slogdet(self.gaussian.cov)[1])
-        self._last = None
-        self.n_factorisations = 0
-
-    def at(self, tll: ArrayLike) -> _Factorised:
-        """The covariance at trispectrum ``tll``, factorised (cached for the last ``tll``).
-
-        Parameters
-        ----------
-        tll : array, shape (n, n)
-            See the module docstring.
-
-        Returns
-        -------
-        _Factorised
-            The covariance (in (D_ell x 1e12)^2), its Cholesky factor, inverse and ln det.
-
-        Raises
-        ------
-        NotPositiveDefiniteError
-            If the covariance is not positive definite.
-        """
-        tll = np.asarray(tll, dtype=float)
-        if self._last is not None and np.array_equal(self._last.tll, tll):
-            return self._last
-        cov = self.covariance(tll)
-        factor = _cholesky(cov, self.label)
-        self.n_factorisations += 1
-        inverse = scipy.linalg.cho_solve(factor, np.eye(len(cov)))
-        ln_det = 2.0 * float(np.sum(np.log(np.diag(factor[0]))))
-        self._last = _Factorised(tll.copy(), cov, factor, inverse, ln_det)
-        return self._last
-
-    def covariance(self, tll: ArrayLike) -> np.ndarray:
-        """G + tll / (4 pi f_sky) (not factorised).
-
-        Parameters
-        ----------
-        tll : array, shape (n, n)
-            As for `at`.
-
-        Returns
-        -------
-        numpy.ndarray, shape (n, n)
-            In (D_ell x 1e12)^2.
-        """
-        return self.gaussian.cov + np.asarray(tll, dtype=float) / (4 * np.pi * self.f_sky)
-
-    def logp(self, residual: ArrayLike, tll: ArrayLike | None = None) -> float:
-        """ln L at the point with trispectrum ``tll``.
-
-        Parameters
-        ----------
-        residual, tll : array
-            See the module docstring; ``tll`` is required.
-
-        Returns
-        -------
-        float
-            ln L = -[r^T Cov^-1 r + ln det Cov - ln det G] / 2 (dimensionless).
-        """
-        point = self.at(tll)
-        chi2 = float(residual @ scipy.linalg.cho_solve(point.factor, residual))
-        return -0.5 * (chi2 + point.ln_det - self.ln_det_gaussian)
-
-    def _dcov(self, dtll: ArrayLike) -> np.ndarray:
-        return np.asarray(dtll, dtype=float) / (4 * np.pi * self.f_sky)
-
-    def logp_gradient(self, residual: ArrayLike, jacobian: ArrayLike, tll: ArrayLike | None = None,
-                      dtll: ArrayLike | None = None) -> np.ndarray:
-        """d ln L / d theta = r^T C^-1 J + r^T C^-1 dC C^-1 r / 2 - tr(C^-1 dC) / 2.
-
-        Parameters
-        ----------
-        residual, jacobian, tll, dtll : array
-            See the module docstring (all required).
-
-        Returns
-        -------
-        numpy.ndarray, shape (n_theta,)
-            Per unit of each theta.
-        """
-        point = self.at(tll)
-        cinv_r = scipy.linalg.cho_solve(point.factor, residual)
-        dcov = self._dcov(dtll)
-        grad = np.asarray(jacobian).T @ cinv_r
-        grad = grad + 0.5 * np.einsum("i,pij,j->p", cinv_r, dcov, cinv_r)
-        return grad - 0.5 * np.einsum("pij,ji->p", dcov, point.inverse)
-
-    def fisher(self, jacobian: ArrayLike, tll: ArrayLike | None = None,
-               dtll: ArrayLike | None = None) -> np.ndarray:
-        """Fisher matrix J^T C^-1 J + tr(C^-1 dC_a C^-1 dC_b) / 2.
-
-        Parameters
-        ----------
-        jacobian, tll, dtll : array
-            See the module docstring (all required).
-
-        Returns
-        -------
-        numpy.ndarray, shape (n_theta, n_theta)
-            Per unit of each pair of thetas.
-        """
-        point = self.at(tll)
-        jacobian = np.asarray(jacobian, dtype=float)
-        cinv_dcov = np.einsum("ij,pjk->pik", point.inverse, self._dcov(dtll))
-        return jacobian.T @ point.inverse @ jacobian + 0.5 * np.einsum("aij,bji->ab", cinv_dcov, cinv_dcov)
+    cov = np.asarray(cov, dtype=float)
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
+        raise DataFormatError(f"{label}: not a square matrix (shape {cov.shape}).")
+    if not np.allclose(cov, cov.T, rtol=0, atol=1e-10 * np.max(np.abs(cov))):
+        raise DataFormatError(f"{label}: covariance is not symmetric.")
+    try:
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise DataFormatError(not_positive_definite(cov, label)) from None

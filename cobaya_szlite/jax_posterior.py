@@ -1,16 +1,14 @@
 """The whole log-posterior of a Cobaya model as one JAX function, where that is possible.
 
-`pure_jax_logpost` recognises the models made only of this package's pure-JAX pieces:
+`pure_jax_logpost` composes the pure-JAX pieces of a model through two small interfaces
+(docs/architecture.md), never through class names:
 
-- one theory, `cobaya_szlite.SZTheory` (D_ell from `cobaya_szlite.parameters.d_ell_spectra`
-  at the theory's engine precision);
-- likelihoods `cobaya_szlite.TSZBandpowers` (or subclasses such as `Planck2015TSZ`)
-  with a fixed covariance (`FixedCovariance`): ln L = -r^T Cov^-1 r / 2 with
-  r = data - D^1h - D^2h - sum_k A_k template_k, the same inverse covariance as the
-  likelihood's own `logp`; or `Planck2015TSZ` with ``trispectrum: varying``
-  (`VaryingCovariance`): Cov = G + T / (4 pi f_sky) with the engine trispectrum T
-  (`cobaya_szlite.parameters.d_ell_trispectrum`) at the point, and
-  ln L = -[r^T Cov^-1 r + ln det Cov - ln det G] / 2 (Cholesky);
+- its one theory has ``jax_products(ell, trispectrum) -> (input names, function)``: the
+  products ``Cl_sz`` (and ``Tll_sz``) as a JAX function of its input values (None when it
+  has none, e.g. `SZTheory` in the Boltzmann mode);
+- each likelihood has ``jax_loglike() -> JaxLogLike`` (`cobaya_szlite.likelihood`): the
+  products it reads, its own input parameters and its ln L as a JAX function of both
+  (None when it has none);
 - 1-d uniform and Gaussian priors only, no external priors;
 - every input parameter of those components either sampled itself or fixed (no
   input defined as a function of sampled parameters).
@@ -29,7 +27,6 @@ from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg
 import numpy as np
 
 if TYPE_CHECKING:
@@ -38,8 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["finite_or_minus_inf", "pure_jax_logpost"]
 
 JaxFunction = Callable[[jax.Array], jax.Array]
-#: (module, name) of the one theory class with a pure-JAX posterior.
-_SZ_THEORY = ("cobaya_szlite.theory", "SZTheory")
 
 
 def finite_or_minus_inf(function: JaxFunction) -> JaxFunction:
@@ -118,90 +113,66 @@ def pure_jax_logpost(model: Model) -> tuple[JaxFunction | None, str]:
     reason : str
         Why there is no pure-JAX posterior ("" when there is one).
     """
-    from .bandpowers import FixedCovariance, VaryingCovariance
-    from .likelihood import TSZBandpowers
-    from .parameters import d_ell_spectra, d_ell_spectra_and_trispectrum
-    from .planck2015 import Planck2015TSZ
-
     logprior, reason = _prior_terms(model)
     if logprior is None:
         return None, reason
     theories = list(model.theory.values())
-    # the class itself, named (theory.py is imported by nobody in the package)
-    if len(theories) != 1 or (type(theories[0]).__module__, type(theories[0]).__name__) != _SZ_THEORY:
-        return None, f"theories {list(model.theory)} (needs exactly one SZTheory)"
-    theory = theories[0]
-    if theory.tabulated:
-        return None, "SZTheory takes its cosmology from an upstream Boltzmann code (cosmology: boltzmann)"
-    precision, layout = theory.engine_precision, theory.layout
+    jax_products = getattr(theories[0], "jax_products", None) if len(theories) == 1 else None
+    if jax_products is None:
+        return None, f"theories {list(model.theory)} (needs exactly one theory with jax_products)"
+    likes = {}
     for name, like in model.likelihood.items():
-        is_fixed = type(like.covariance_model) is FixedCovariance
-        is_varying = (type(like.covariance_model) is VaryingCovariance
-                   and type(like)._trispectrum is Planck2015TSZ._trispectrum)
-        if not (isinstance(like, TSZBandpowers) and (is_fixed or is_varying)
-                and type(like).logp is TSZBandpowers.logp
-                and type(like)._residual is TSZBandpowers._residual
-                and type(like).model is TSZBandpowers.model):
-            return None, (f"likelihood '{name}' is neither TSZBandpowers with a fixed covariance nor "
-                          "Planck2015TSZ with trispectrum: varying")
+        jax_loglike = getattr(like, "jax_loglike", None)
+        likes[name] = jax_loglike() if callable(jax_loglike) else None
+        if likes[name] is None:
+            return None, f"likelihood '{name}' has no pure-JAX ln L (jax_loglike)"
+        unknown = sorted(set(likes[name].requirements) - {"Cl_sz", "Tll_sz"})
+        if unknown:
+            return None, f"likelihood '{name}' reads {unknown}, which the fast path does not compose"
+    spectra_ell = np.unique(np.concatenate([np.asarray(j.requirements[key]["ell"], dtype=float)
+                                            for j in likes.values() for key in j.requirements]))
+    with_trispectrum = any("Tll_sz" in j.requirements for j in likes.values())
+    products = jax_products(spectra_ell, with_trispectrum)
+    if products is None:
+        return None, f"{theories[0].get_name()} has no pure-JAX products here (e.g. cosmology: boltzmann)"
+    theory_names, theory_function = products
+
     names = list(model.parameterization.sampled_params())
     param = model.parameterization
     constants = dict(param.constant_params())
     dependence = param.sampled_input_dependence()
     if any(dependence[p] for p in names):
         return None, "input parameters defined as functions of sampled ones"
-    inputs = set(theory.input_params).union(*(set(like.input_params) for like in model.likelihood.values()))
+    inputs = set(theories[0].input_params).union(*(set(like.input_params) for like in model.likelihood.values()))
     free = sorted(p for p in inputs if p not in names and p not in constants)
     if free:
         return None, f"input parameter(s) {free} are neither sampled nor fixed"
 
-    def source(name: str) -> tuple[int, float]:
-        """(index into x, or -1) and the fixed value."""
-        return (names.index(name), 0.0) if name in names else (-1, float(constants[name]))
+    def source(params) -> tuple[np.ndarray, np.ndarray]:
+        """(index into x, or -1; the fixed value) of each name."""
+        index = [names.index(p) if p in names else -1 for p in params]
+        fixed = [0.0 if p in names else float(constants[p]) for p in params]
+        return np.array(index, dtype=int), np.array(fixed, dtype=float)
 
-    theory_index, theory_fixed = zip(*(source(p) for p in layout.names))
-    theory_index, theory_fixed = np.array(theory_index), np.array(theory_fixed)
-    likes = []
-    for like in model.likelihood.values():
-        index, fixed = zip(*(source(p) for p in like._amplitudes)) if like._amplitudes else ((), ())
-        cov_model = like.covariance_model
-        if cov_model.varying:  # (G, 4 pi f_sky, ln det G)
-            covariance = (np.asarray(cov_model.gaussian.cov), 4 * math.pi * cov_model.f_sky,
-                          cov_model.ln_det_gaussian)
-        else:
-            covariance = np.asarray(cov_model.chi2.inverse)
-        likes.append((np.asarray(like.data.ell, dtype=float), np.asarray(like.data.d, dtype=float),
-                      covariance, np.array(index, dtype=int),
-                      np.array(fixed, dtype=float), np.asarray(like._templates, dtype=float)))
-    all_ell = np.unique(np.concatenate([like[0] for like in likes]))
-    positions = [np.searchsorted(all_ell, like[0]) for like in likes]
-
-    def gather(x, index, fixed):
+    def gather(x, where):
+        index, fixed = where
         return jnp.where(index >= 0, x[np.maximum(index, 0)], fixed)
 
-    any_varying = any(isinstance(like[2], tuple) for like in likes)
+    theory_source = source(theory_names)
+    parts = []
+    for jax_like in likes.values():
+        positions = {key: np.searchsorted(spectra_ell, np.asarray(options["ell"], dtype=float))
+                     for key, options in jax_like.requirements.items()}
+        parts.append((jax_like.function, positions, source(jax_like.params)))
 
     def loglike(x):
-        values = gather(x, theory_index, theory_fixed)
-        if any_varying:  # the trispectrum at a subset of multipoles is that block of it
-            d_ell, trispectrum = d_ell_spectra_and_trispectrum(values, jnp.asarray(all_ell), precision, layout)
-        else:
-            d_ell = d_ell_spectra(values, jnp.asarray(all_ell), precision, layout)
+        d_ell, trispectrum = theory_function(gather(x, theory_source))
         total = 0.0
-        for (_ell, data, covariance, index, fixed, templates), where in zip(likes, positions):
-            model_d = d_ell[0, where] + d_ell[1, where]
-            if len(index):
-                model_d = model_d + gather(x, index, fixed) @ templates
-            residual = data - model_d
-            if isinstance(covariance, tuple):
-                gaussian, norm, ln_det_gaussian = covariance
-                cov = gaussian + trispectrum[np.ix_(where, where)] / norm
-                lower = jnp.linalg.cholesky(cov)  # NaN if not positive definite: ln P = -inf
-                z = jax.scipy.linalg.solve_triangular(lower, residual, lower=True)
-                ln_det = 2.0 * jnp.sum(jnp.log(jnp.diag(lower)))
-                total = total - 0.5 * (z @ z + ln_det - ln_det_gaussian)
-            else:
-                total = total - 0.5 * (residual @ covariance @ residual)
+        for function, positions, where in parts:
+            given = {"Cl_sz": d_ell[:, positions["Cl_sz"]]}
+            if "Tll_sz" in positions:
+                given["Tll_sz"] = trispectrum[np.ix_(positions["Tll_sz"], positions["Tll_sz"])]
+            total = total + function(given, gather(x, where))
         return total
 
     def logpost(x):

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from cobaya.log import LoggedError, get_logger
 
-from .bandpowers import DataFormatError, FixedCovariance, VaryingCovariance, read_table
+from .bandpowers import DataFormatError, check_covariance, read_table
 from .engine import Precision, PrecisionWarning, make_precision
 from .likelihood import TSZBandpowers
 from .parameters import (
@@ -96,17 +96,17 @@ class Planck2015TSZ(TSZBandpowers):
             self.tll_fiducial = self._fiducial_trispectrum()
             self.covariance_description += (
                 f" + engine trispectrum at the fiducial point / (4 pi f_sky), f_sky = {self.f_sky:g}")
-            self.covariance_model = FixedCovariance.with_trispectrum(
-                self.data.cov, self.tll_fiducial, self.f_sky,
-                label="Gaussian + fiducial engine trispectrum covariance",
-            )
+            covariance = self.data.cov + self.tll_fiducial / (4 * np.pi * self.f_sky)
+            try:
+                check_covariance(covariance, "Gaussian + fiducial engine trispectrum covariance")
+            except DataFormatError as excpt:
+                raise LoggedError(self.log, "%s", excpt) from None
+            self.set_covariance(covariance)
         elif self.trispectrum == "varying":
             self.covariance_description += (
                 f" + SZTheory trispectrum (Tll_sz) at each point / (4 pi f_sky), f_sky = {self.f_sky:g}, "
                 "with its log-determinant")
-            self.covariance_model = VaryingCovariance(
-                self.data.cov, self.f_sky, label="Covariance " + self.covariance_description
-            )
+            self.set_covariance(self.data.cov, self.f_sky, varying=True)
         self._log_summary()
 
     def initialize_with_provider(self, provider: Any) -> None:

@@ -79,6 +79,7 @@ from .parameters import (
     InputLayout,
     InputLayoutError,
     d_ell_spectra,
+    d_ell_spectra_and_trispectrum,
     d_ell_trispectrum,
     derived_values,
     f_sz,
@@ -524,6 +525,37 @@ class SZTheory(Theory):
                 "declares it reads.",
                 lost,
             )
+
+    def jax_products(self, ell: np.ndarray, trispectrum: bool = False) -> tuple[tuple[str, ...], Callable] | None:
+        """``Cl_sz`` (and ``Tll_sz``) as one pure JAX function of the input values, for
+        `cobaya_szlite.jax_posterior` (after Cobaya has assigned the parameters).
+
+        Parameters
+        ----------
+        ell : array, shape (n,)
+            Multipoles.
+        trispectrum : bool
+            Whether the function also returns the trispectrum at ``ell``.
+
+        Returns
+        -------
+        (names, function) or None
+            ``names``: the input parameters in the order of the function's argument;
+            ``function(values) -> (d_ell (2, n), tll (n, n) or None)`` in D_ell x 1e12 and
+            its square (the units of the products). None in the Boltzmann mode (the
+            cosmology passes through a code that is not JAX).
+        """
+        if self._tabulated:
+            return None
+        ell = jnp.asarray(ell, dtype=float)
+        precision, layout = self._precision, self._layout
+        if trispectrum:
+            def function(values):
+                return d_ell_spectra_and_trispectrum(values, ell, precision, layout)
+        else:
+            def function(values):
+                return d_ell_spectra(values, ell, precision, layout), None
+        return layout.names, function
 
     @property
     def engine_precision(self) -> Precision:

@@ -153,7 +153,7 @@ class _Profiler:
         chi2 = 2 * float(fit.cost)
         ln_det = 0.0
         if like.trispectrum == "varying":
-            ln_det = 2 * float(np.sum(np.log(np.diag(factor)))) - like.covariance_model.ln_det_gaussian
+            ln_det = 2 * float(np.sum(np.log(np.diag(factor)))) - float(like.bandpower_set.ln_det)
         return {"sigma8": sigma8, "omega_cdm": omega_cdm, "H0": h0,
                 "Omega_m": (self.omega_b + omega_cdm + self.omega_nu) / (h0 / 100) ** 2,
                 "F_sz": self.f_sz(sigma8, omega_cdm, h0),
@@ -239,7 +239,7 @@ def reference_ratio(profiler: _Profiler, row: dict) -> np.ndarray:
     """Diagonal of the published reference trispectrum over the engine's at ``row`` (18 bins)."""
     like = profiler.like
     profiler.evaluate(row["sigma8"], row["omega_cdm"], row["H0"])
-    engine = np.diag(like.covariance() - like.covariance_model.gaussian.cov)
+    engine = np.diag(like.covariance() - np.asarray(like.bandpower_set.covariance))
     path = os.path.join(like.folder, like.trispectrum_file)
     keep = like.data.selection if like.data.selection is not None else slice(None)
     reference = np.diag(np.loadtxt(path))[keep] / (4 * np.pi * float(like.f_sky))

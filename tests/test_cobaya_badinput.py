@@ -8,7 +8,7 @@ import pytest
 from cobaya.log import LoggedError
 from cobaya.model import get_model
 
-from cobaya_szlite.bandpowers import Chi2, DataFormatError, read_table
+from cobaya_szlite.bandpowers import DataFormatError, check_covariance, read_table
 
 from cobaya_fixtures import LIKE, THEORY, mock_folder, simple_info
 
@@ -152,9 +152,11 @@ def test_framework_free_reader(tmp_path):
     path.write_text("# only a comment\n")
     with pytest.raises(DataFormatError, match="no data rows"):
         read_table(str(path))
-    chi2 = Chi2(np.diag([4.0, 9.0]))
-    assert chi2(np.array([2.0, 3.0])) == pytest.approx(2.0)
-    assert type(chi2(np.array([2.0, 3.0]))) is float
+    check_covariance(np.diag([4.0, 9.0]))
+    with pytest.raises(DataFormatError, match="not symmetric"):
+        check_covariance(np.array([[1.0, 0.5], [0.0, 1.0]]))
+    with pytest.raises(DataFormatError, match="smallest eigenvalue -1"):
+        check_covariance(np.diag([4.0, -1.0]), "my covariance")
 
 
 def test_theory_name_is_importable():

@@ -281,17 +281,3 @@ def test_non_positive_definite_covariance_is_reported(caplog, monkeypatch):
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("not positive definite" in m and "smallest eigenvalue -1" in m for m in messages)
 
-
-def test_varying_covariance_factorised_once_per_point():
-    """logp, logp_gradient and logp_fisher at one point share one Cholesky factorisation."""
-    m = get_model(info("varying"))
-    like = m.likelihood[LIKE]
-    m.add_requirements(like.get_gradient_requirements())
-    covariance = like.covariance_model
-    for k, sigma8 in enumerate((0.78, 0.79)):
-        point = dict(POINT, omega_cdm=0.12, sigma8=sigma8)
-        m.loglikes(point)
-        inputs = m.parameterization.to_input(point)
-        like.logp_gradient(**inputs)
-        like.logp_fisher(**inputs)
-        assert covariance.n_factorisations == k + 1
