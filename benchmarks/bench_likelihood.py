@@ -64,9 +64,10 @@ def measure(repo, planck, repeats):
         inputs = model.parameterization.to_input(point)
         rows = {}
         for name, call in (
-            ("logp (fast)", lambda k: model.loglikes({"sigma8": 0.8, amplitude: value + 1e-3 * (k % 7 + 1)})),
-            ("logp_gradient", lambda k: component.logp_gradient(**inputs)),
-            ("logp_fisher", lambda k: component.logp_fisher(**inputs)),
+            ("logp (fast)", lambda k, m=model, a=amplitude, v=value: m.loglikes(
+                {"sigma8": 0.8, a: v + 1e-3 * (k % 7 + 1)})),
+            ("logp_gradient", lambda k, c=component, i=inputs: c.logp_gradient(**i)),
+            ("logp_fisher", lambda k, c=component, i=inputs: c.logp_fisher(**i)),
         ):
             start = time.perf_counter()
             call(0)
