@@ -62,6 +62,7 @@ __all__ = [
     "d_ell_spectra_and_trispectrum",
     "d_ell_trispectrum",
     "derived_values",
+    "fiducial_inputs",
     "f_sz",
     "halo_model",
     "input_layout",
@@ -264,6 +265,25 @@ def _profile_type(kind: str) -> type:
     """The engine pytree type of the profile ``kind`` (GNFW: the preset's, which fixes
     the h-scaling of P0)."""
     return ProfileParamsB12 if kind == "battaglia12" else type(GNFW_PRESETS[kind].profile)
+
+
+def fiducial_inputs(layout: InputLayout) -> dict[str, float]:
+    """The fiducial value of every input of ``layout`` (cosmology: `FIDUCIAL_PARAMS`,
+    `FIDUCIAL_LOGA` and the `OPTIONAL_COSMO` defaults, under the run's spellings; profile:
+    `profile_defaults` of its kind).
+
+    Parameters
+    ----------
+    layout : InputLayout
+
+    Returns
+    -------
+    dict
+        Input name -> value, in ``layout.names`` order.
+    """
+    cosmo = {**FIDUCIAL_PARAMS, "logA": FIDUCIAL_LOGA, **OPTIONAL_COSMO}
+    values = {name: float(cosmo[field]) for name, field in layout.cosmo}
+    return {**values, **profile_defaults(layout.profile_kind)}
 
 
 def profile_defaults(kind: str) -> dict[str, float]:

@@ -12,8 +12,10 @@ with T the full-sky 1-halo tSZ trispectrum in (D_ell x 1e12)^2, chosen by the
 
 ``none``       no trispectrum term (Gaussian errors only);
 ``reference``  the fixed published file (``trispectrum_file``), as in SOLikeT/class_sz;
-``fiducial``   computed once by the engine at ``fiducial`` (SZTheory input parameters)
-               with the engine precision ``precision``;
+``fiducial``   computed once, with the theory's own halo model (profile, mass function,
+               P(k) backend, `SZTheory.trispectrum_at`), at ``fiducial`` (changes to the
+               fiducial values of the theory's inputs; a name that is not one of them is
+               refused) and the engine precision ``precision``;
 ``varying``    recomputed by `SZTheory` (product ``Tll_sz``) at every point.
 
 For the fixed covariances ln L = -chi^2/2. For ``varying`` the covariance depends
@@ -36,15 +38,7 @@ from cobaya.log import LoggedError, get_logger
 from .bandpowers import DataFormatError, check_covariance, read_table
 from .engine import Precision, PrecisionWarning, make_precision
 from .likelihood import TSZBandpowers
-from .parameters import (
-    FIDUCIAL_PARAMS,
-    INPUT_PARAMS,
-    d_ell_trispectrum,
-    to_pytrees,
-    to_values,
-)
 from .planck2015_files import FILES, SOURCE_ENV, InstallError, copy_file, file_problems
-from .zero_likelihood import non_finite_reason
 
 __all__ = ["SOURCE_ENV", "TRISPECTRUM_MODES", "Planck2015TSZ"]
 
@@ -93,15 +87,9 @@ class Planck2015TSZ(TSZBandpowers):
         if self.trispectrum in ("fiducial", "varying") and not 0 < float(self.f_sky) <= 1:
             raise LoggedError(self.log, "Option 'f_sky' must be in (0, 1]; got %r.", self.f_sky)
         if self.trispectrum == "fiducial":
-            self.tll_fiducial = self._fiducial_trispectrum()
+            # computed with the theory's halo model once it is known (initialize_with_provider)
             self.covariance_description += (
                 f" + engine trispectrum at the fiducial point / (4 pi f_sky), f_sky = {self.f_sky:g}")
-            covariance = self.data.cov + self.tll_fiducial / (4 * np.pi * self.f_sky)
-            try:
-                check_covariance(covariance, "Gaussian + fiducial engine trispectrum covariance")
-            except DataFormatError as excpt:
-                raise LoggedError(self.log, "%s", excpt) from None
-            self.set_covariance(covariance)
         elif self.trispectrum == "varying":
             self.covariance_description += (
                 f" + SZTheory trispectrum (Tll_sz) at each point / (4 pi f_sky), f_sky = {self.f_sky:g}, "
@@ -110,18 +98,21 @@ class Planck2015TSZ(TSZBandpowers):
         self._log_summary()
 
     def initialize_with_provider(self, provider: Any) -> None:
-        """In ``varying`` mode, refuse a ``precision`` that differs from the theory's.
+        """``fiducial``: compute the trispectrum with the theory's halo model. ``varying``:
+        refuse a ``precision`` that differs from the theory's.
 
         Parameters
         ----------
         provider : cobaya.theory.Provider
-            Cobaya's provider of this model (gives the theory that computes ``Tll_sz``).
+            Cobaya's provider of this model (gives the theory that computes ``Cl_sz``).
         """
         super().initialize_with_provider(provider)
+        if self.trispectrum == "fiducial":
+            self._set_fiducial_covariance(provider.requirement_providers.get("Cl_sz"))
         if self.trispectrum != "varying" or not self.precision:
             return
         theory = provider.requirement_providers.get("Tll_sz")
-        theory_precision = getattr(theory, "_precision", None)
+        theory_precision = getattr(theory, "engine_precision", None)
         mine = self._engine_precision()
         # only the fields set here are compared (ell_max follows each component's range)
         differing = {
@@ -192,31 +183,30 @@ class Planck2015TSZ(TSZBandpowers):
             f"looked in '{folder}'" if folder else "no packages path was given",
         )
 
-    def _fiducial_trispectrum(self) -> np.ndarray:
-        """Engine trispectrum at ``fiducial`` in (D_ell x 1e12)^2 (the selected bins)."""
-        unknown = sorted(set(self.fiducial or {}) - set(INPUT_PARAMS))
-        if unknown:
+    def _set_fiducial_covariance(self, theory: Any) -> None:
+        """``fiducial``: the covariance with the trispectrum of ``theory``'s own halo model at
+        the ``fiducial`` point (`SZTheory.trispectrum_at`), at this likelihood's precision."""
+        trispectrum_at = getattr(theory, "trispectrum_at", None)
+        if trispectrum_at is None:
+            raise LoggedError(self.log, "trispectrum: fiducial needs a theory that computes the trispectrum "
+                              "at a fixed point (cobaya_szlite.SZTheory); %s does not.", theory.get_name())
+        try:
+            self.tll_fiducial, self.fiducial_point = trispectrum_at(
+                dict(self.fiducial or {}), self.data.ell, self._engine_precision())
+        except ValueError as excpt:
+            cause = "option 'precision'" if getattr(excpt, "is_setting", False) else "option 'fiducial'"
             raise LoggedError(
-                self.log, "Unknown name(s) %s in 'fiducial' (allowed: %s).", unknown, list(INPUT_PARAMS)
-            )
-        precision = self._engine_precision()
-        point = {**FIDUCIAL_PARAMS, **(self.fiducial or {})}
-        values = to_values({name: float(value) for name, value in point.items()})
-        ell = self.data.ell
-        tll = np.asarray(d_ell_trispectrum(values, ell, precision))
-        if not np.all(np.isfinite(tll)):
-            reason, is_setting = non_finite_reason(*to_pytrees(values), ell, precision)
-            raise LoggedError(
-                self.log,
-                "No trispectrum at the fiducial point %r with this likelihood's precision "
-                "%r: %s (%s).",
-                point,
-                self.precision,
-                reason,
-                "option 'precision'" if is_setting else "option 'fiducial'",
-            )
-        self.fiducial_point = point
-        return tll
+                self.log, "No trispectrum at the fiducial point %r with this likelihood's precision %r: "
+                "%s (%s; use trispectrum: varying or reference otherwise).",
+                dict(self.fiducial or {}), self.precision, excpt, cause) from None
+        covariance = self.data.cov + self.tll_fiducial / (4 * np.pi * self.f_sky)
+        try:
+            check_covariance(covariance, "Gaussian + fiducial engine trispectrum covariance")
+        except DataFormatError as excpt:
+            raise LoggedError(self.log, "%s", excpt) from None
+        self.set_covariance(covariance)
+        self.log.info("trispectrum: fiducial computed with %s's halo model at %s.", theory.get_name(),
+                      self.fiducial_point)
 
     def get_requirements(self) -> dict:
         """The products `logp` needs.

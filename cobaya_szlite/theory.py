@@ -83,6 +83,7 @@ from .parameters import (
     d_ell_trispectrum,
     derived_values,
     f_sz,
+    fiducial_inputs,
     halo_model,
     input_layout,
     profile_defaults,
@@ -92,7 +93,7 @@ from .parameters import (
 )
 from .zero_likelihood import ZeroLikelihoodReport, non_finite_reason
 
-__all__ = ["COSMOLOGY_MODES", "SZTheory"]
+__all__ = ["COSMOLOGY_MODES", "FixedPointError", "SZTheory"]
 
 #: Values of the option ``cosmology``.
 COSMOLOGY_MODES = ("engine", "boltzmann")
@@ -102,6 +103,15 @@ _ALL_PROFILE_INPUTS = (*PROFILE_PARAMS, *B12_PARAMS)
 #: (CLASS's) -> the quantity: in the engine mode such an input gives two values of one.
 _FOREIGN_SPELLINGS = {"m_ncdm": "m_nu", "w0_fld": "w0", "wa_fld": "wa", "Omega_b": "omega_b",
                       "Omega_cdm": "omega_cdm", "h": "H0"}
+
+
+class FixedPointError(ValueError):
+    """No trispectrum at a fixed point (`SZTheory.trispectrum_at`); ``is_setting``: a
+    precision setting, not the point, is the cause."""
+
+    def __init__(self, message: str, is_setting: bool = False) -> None:
+        super().__init__(message)
+        self.is_setting = is_setting
 
 
 class _Request(NamedTuple):
@@ -525,6 +535,52 @@ class SZTheory(Theory):
                 "declares it reads.",
                 lost,
             )
+
+    def trispectrum_at(self, changes: Mapping[str, float], ell: np.ndarray,
+                       precision: Precision | None = None) -> tuple[np.ndarray, dict]:
+        """The trispectrum of this run's halo model (profile, mass function, P(k) backend,
+        input spellings) at a fixed point: its inputs at their fiducial values
+        (`parameters.fiducial_inputs`) changed by ``changes``.
+
+        Parameters
+        ----------
+        changes : mapping
+            Input name -> value; names must be inputs of this run.
+        ell : array, shape (n,)
+            Multipoles.
+        precision : Precision, optional
+            Engine precision (default: the theory's).
+
+        Returns
+        -------
+        tll : numpy.ndarray, shape (n, n)
+            Full-sky trispectrum in (D_ell x 1e12)^2.
+        point : dict
+            The input values used.
+
+        Raises
+        ------
+        FixedPointError
+            Boltzmann mode (the cosmology needs the upstream code at that point), a name
+            that is not an input of this run, or a non-finite trispectrum (with the reason
+            and whether a precision setting causes it).
+        """
+        if self._tabulated:
+            raise FixedPointError("cosmology: boltzmann takes the cosmology from the upstream code at "
+                                  "each point, so there is no trispectrum at a fixed point")
+        layout = self._layout
+        unknown = sorted(set(changes) - set(layout.names))
+        if unknown:
+            raise FixedPointError(f"{unknown} are not inputs of {self.get_name()} in this run (its inputs: "
+                                  f"{list(layout.names)})")
+        point = {**fiducial_inputs(layout), **{name: float(v) for name, v in changes.items()}}
+        precision = precision or self._precision
+        values = to_values(point, layout)
+        tll = np.asarray(d_ell_trispectrum(values, np.asarray(ell, dtype=float), precision, layout))
+        if not np.all(np.isfinite(tll)):
+            reason, is_setting = non_finite_reason(*to_pytrees(values, layout), ell, precision, self._model)
+            raise FixedPointError(reason, is_setting=is_setting)
+        return tll, point
 
     def jax_products(self, ell: np.ndarray, trispectrum: bool = False) -> tuple[tuple[str, ...], Callable] | None:
         """``Cl_sz`` (and ``Tll_sz``) as one pure JAX function of the input values, for

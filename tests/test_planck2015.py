@@ -281,3 +281,34 @@ def test_non_positive_definite_covariance_is_reported(caplog, monkeypatch):
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("not positive definite" in m and "smallest eigenvalue -1" in m for m in messages)
 
+
+
+@pytest.mark.slow
+def test_fiducial_trispectrum_uses_the_theory_halo_model():
+    """trispectrum: fiducial with a theory running Tinker10: the fixed trispectrum is the
+    theory's own model at the fiducial point (to 1e-12: one code path), not the default
+    Tinker08 one (which differs by more than 1%)."""
+    from cobaya_szlite.parameters import d_ell_trispectrum, fiducial_inputs, to_values
+
+    spec = info("fiducial", fiducial={"B": 1.3})
+    spec["theory"][THEORY]["mass_function"] = "tinker10"
+    like = get_model(spec).likelihood[LIKE]
+    theory_layout = like.provider.requirement_providers["Cl_sz"].layout
+    assert theory_layout.model.mass_function == "tinker10"
+    point = {**fiducial_inputs(theory_layout), "B": 1.3}
+    assert like.fiducial_point == point
+    precision = like._engine_precision()
+    own = np.asarray(d_ell_trispectrum(to_values(point, theory_layout), like.data.ell, precision, theory_layout))
+    np.testing.assert_allclose(like.tll_fiducial, own, rtol=1e-12)
+    default = np.asarray(d_ell_trispectrum(to_values(point), like.data.ell, precision))
+    assert np.max(np.abs(like.tll_fiducial / default - 1)) > 0.01
+
+
+def test_fiducial_refuses_names_the_theory_does_not_take():
+    """A fiducial name that is not an input of the run (ombh2 where the theory reads
+    omega_b; a Battaglia input with the A10 profile) is refused by name."""
+    from cobaya.log import LoggedError
+
+    for name in ("ombh2", "P0_B12"):
+        with pytest.raises(LoggedError, match=name):
+            get_model(info("fiducial", fiducial={name: 1.0}))
