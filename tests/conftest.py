@@ -39,20 +39,19 @@ def _user_cobaya_config_file():
     return os.path.join(base, "cobaya", "config.yaml")
 
 
-def _snapshot(path):
-    """(folder exists, file exists, mtime_ns, content) of a file; None for what is absent.
-
-    Cobaya creates the config folder even when it only reads the file, so the folder's
-    existence is part of the snapshot."""
-    folder = os.path.isdir(os.path.dirname(path))
+def snapshot_config(path):
+    """The content of the user's Cobaya config file (None if absent): what the suite could
+    write there (``cobaya-install`` storing a packages path). The folder and the file's
+    times are left out: another Cobaya process on the machine may create the folder or
+    read the file while the suite runs."""
     if not os.path.isfile(path):
-        return folder, False, None, None
+        return None
     with open(path, "rb") as stream:
-        return folder, True, os.stat(path).st_mtime_ns, stream.read()
+        return stream.read()
 
 
 USER_COBAYA_CONFIG = _user_cobaya_config_file()
-_USER_CONFIG_AT_START = _snapshot(USER_COBAYA_CONFIG)
+_USER_CONFIG_AT_START = snapshot_config(USER_COBAYA_CONFIG)
 _ISOLATED_HOME = tempfile.mkdtemp(prefix="szlite_tests_xdg_")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_ISOLATED_HOME, "config")
 os.environ["XDG_CACHE_HOME"] = os.path.join(_ISOLATED_HOME, "cache")
@@ -62,16 +61,15 @@ os.environ.pop("COBAYA_PACKAGES_PATH", None)
 def pytest_sessionfinish(session, exitstatus):
     """Fail the session if the user's Cobaya config file was created or changed."""
     shutil.rmtree(_ISOLATED_HOME, ignore_errors=True)
-    if _snapshot(USER_COBAYA_CONFIG) != _USER_CONFIG_AT_START:
+    if snapshot_config(USER_COBAYA_CONFIG) != _USER_CONFIG_AT_START:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        print(f"\nERROR: the tests created or changed the user's Cobaya config {USER_COBAYA_CONFIG} "
-              "(or its folder)")
+        print(f"\nERROR: the tests created or changed the user's Cobaya config {USER_COBAYA_CONFIG}")
 
 
 @pytest.fixture(scope="session")
 def user_cobaya_config():
-    """(path, snapshot at session start) of the user's Cobaya config file (see `_snapshot`)."""
-    return USER_COBAYA_CONFIG, _USER_CONFIG_AT_START
+    """(path, content at session start, `snapshot_config`) of the user's Cobaya config file."""
+    return USER_COBAYA_CONFIG, _USER_CONFIG_AT_START, snapshot_config
 
 
 @pytest.fixture(scope="session")

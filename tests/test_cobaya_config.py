@@ -19,16 +19,8 @@ from cobaya.tools import (
 )
 
 
-def _snapshot(path):
-    folder = os.path.isdir(os.path.dirname(path))
-    if not os.path.isfile(path):
-        return folder, False, None, None
-    with open(path, "rb") as stream:
-        return folder, True, os.stat(path).st_mtime_ns, stream.read()
-
-
 def test_cobaya_config_folder_is_isolated(isolated_cobaya_config_dir, user_cobaya_config):
-    user_file, _ = user_cobaya_config
+    user_file, _, _ = user_cobaya_config
     assert os.path.realpath(get_config_path()) == os.path.realpath(isolated_cobaya_config_dir)
     assert os.path.dirname(os.path.realpath(user_file)) != os.path.realpath(get_config_path())
     assert "COBAYA_PACKAGES_PATH" not in os.environ
@@ -44,10 +36,10 @@ def test_storing_a_packages_path_leaves_the_user_config_alone(
     tmp_path, isolated_cobaya_config_dir, user_cobaya_config
 ):
     """What ``cobaya.install.install`` does without ``no_set_global``: only the isolated file changes."""
-    user_file, at_start = user_cobaya_config
+    user_file, at_start, snapshot = user_cobaya_config
     # refuse to write at all unless the config folder is the isolated one
     assert os.path.realpath(get_config_path()) == os.path.realpath(isolated_cobaya_config_dir)
     write_packages_path_in_config_file(str(tmp_path / "packages"))
     assert load_packages_path_from_config_file() == str(tmp_path / "packages")
     assert os.path.isfile(os.path.join(isolated_cobaya_config_dir, "config.yaml"))
-    assert _snapshot(user_file) == at_start, f"{user_file} (or its folder) was created or changed"
+    assert snapshot(user_file) == at_start, f"{user_file} was created or changed"
