@@ -93,7 +93,7 @@ class TSZBandpowers(Likelihood):
 
     def _load(self, folder: str, trispectrum_file: str | None) -> None:
         """Load the data from ``folder`` (with ``trispectrum_file`` added to the covariance,
-        or None) and set the fixed `covariance_model`."""
+        or None) and set the fixed covariance (`set_covariance`)."""
         self.folder = folder
         if self.foregrounds is not None and not isinstance(self.foregrounds, dict):
             raise LoggedError(
