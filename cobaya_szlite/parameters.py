@@ -14,6 +14,7 @@ that unit (`d_ell_spectra`, `d_ell_trispectrum`) and the derived parameters
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -27,11 +28,13 @@ from .engine import (
     CosmoParams,
     HaloModel,
     Precision,
+    PrecisionWarning,
     ProfileParamsA10,
     ProfileParamsB12,
     cl_yy,
     cl_yy_and_trispectrum,
     cl_yy_trispectrum,
+    make_precision,
 )
 from .engine import background as _background
 from .engine import linear_power as _linear_power
@@ -66,6 +69,7 @@ __all__ = [
     "f_sz",
     "halo_model",
     "input_layout",
+    "precision_option",
     "profile_defaults",
     "profile_inputs",
     "to_pytrees",
@@ -265,6 +269,43 @@ def _profile_type(kind: str) -> type:
     """The engine pytree type of the profile ``kind`` (GNFW: the preset's, which fixes
     the h-scaling of P0)."""
     return ProfileParamsB12 if kind == "battaglia12" else type(GNFW_PRESETS[kind].profile)
+
+
+def precision_option(option: Mapping | None, ell_max: float) -> tuple[Precision, list[str]]:
+    """The engine `Precision` of a component's ``precision`` option (SZTheory's and
+    Planck2015TSZ's), its profile table sized for ``ell_max`` unless the option sets it.
+
+    Parameters
+    ----------
+    option : mapping or None
+        `Precision` field -> value (None or empty: the defaults).
+    ell_max : float
+        Largest multipole the component evaluates.
+
+    Returns
+    -------
+    precision : Precision
+    notes : list of str
+        The `PrecisionWarning` messages (settings outside the tested-converged range).
+
+    Raises
+    ------
+    ValueError
+        An unknown field (named, with the allowed ones) or an invalid value (the option
+        and the reason).
+    """
+    settings = dict(option or {})
+    unknown = sorted(set(settings) - set(Precision._fields))
+    if unknown:
+        raise ValueError(f"Unknown precision setting(s) {unknown}; allowed: {list(Precision._fields)}.")
+    settings.setdefault("ell_max", float(ell_max))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PrecisionWarning)
+            precision = make_precision(**settings)
+    except (TypeError, ValueError) as excpt:
+        raise ValueError(f"Invalid 'precision' option {dict(option or {})!r}: {excpt}") from None
+    return precision, [str(warning.message) for warning in caught if issubclass(warning.category, PrecisionWarning)]
 
 
 def fiducial_inputs(layout: InputLayout) -> dict[str, float]:

@@ -28,7 +28,6 @@ path (`install`, `is_installed`). Options are in ``Planck2015TSZ.yaml``.
 """
 
 import os
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,8 +35,9 @@ import numpy as np
 from cobaya.log import LoggedError, get_logger
 
 from .bandpowers import DataFormatError, check_covariance, read_table
-from .engine import Precision, PrecisionWarning, make_precision
+from .engine import Precision
 from .likelihood import TSZBandpowers
+from .parameters import precision_option
 from .planck2015_files import FILES, SOURCE_ENV, InstallError, copy_file, file_problems
 
 __all__ = ["SOURCE_ENV", "TRISPECTRUM_MODES", "Planck2015TSZ"]
@@ -134,21 +134,12 @@ class Planck2015TSZ(TSZBandpowers):
     def _engine_precision(self) -> Precision:
         """The engine `Precision` of the ``precision`` option, its profile table sized for
         the selected bins (LoggedError naming the setting if invalid)."""
-        unknown = sorted(set(self.precision or {}) - set(Precision._fields))
-        if unknown:
-            raise LoggedError(
-                self.log, "Unknown name(s) %s in 'precision' (allowed: %s).", unknown,
-                list(Precision._fields),
-            )
-        settings = {"ell_max": float(np.max(self.data.ell)), **(self.precision or {})}
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", PrecisionWarning)
-                precision = make_precision(**settings)
-        except (TypeError, ValueError) as excpt:
-            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt) from None
-        for warning in caught:
-            self.log.warning("%s", warning.message)
+            precision, notes = precision_option(self.precision, float(np.max(self.data.ell)))
+        except ValueError as excpt:
+            raise LoggedError(self.log, "%s", excpt) from None
+        for note in notes:
+            self.log.warning("%s", note)
         return precision
 
     def _resolve_folder(self) -> str:

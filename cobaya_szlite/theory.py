@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -66,7 +65,7 @@ from cobaya.theory import Theory
 from cobaya.typing import empty_dict
 
 from . import boltzmann
-from .engine import Precision, PrecisionWarning, engine_redshifts, make_precision
+from .engine import Precision, engine_redshifts
 from .parameters import (
     B12_PARAMS,
     COSMO_INPUT_NAMES,
@@ -86,6 +85,7 @@ from .parameters import (
     fiducial_inputs,
     halo_model,
     input_layout,
+    precision_option,
     profile_defaults,
     profile_inputs,
     to_pytrees,
@@ -312,15 +312,6 @@ class SZTheory(Theory):
                 "boltzmann the linear power comes from the upstream theory); remove it.",
                 self.linear_power,
             )
-        settings = dict(self.precision or {})
-        unknown = sorted(set(settings) - set(Precision._fields))
-        if unknown:
-            raise LoggedError(
-                self.log,
-                "Unknown precision setting(s) %s; allowed: %s.",
-                unknown,
-                list(Precision._fields),
-            )
         if not 0 < float(self.ell_min) < float(self.ell_max):
             raise LoggedError(
                 self.log,
@@ -329,15 +320,12 @@ class SZTheory(Theory):
                 self.ell_max,
             )
         # the profile table is sized for the largest multipole this theory accepts
-        settings.setdefault("ell_max", float(self.ell_max))
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", PrecisionWarning)
-                self._precision = make_precision(**settings)
-        except (TypeError, ValueError) as excpt:
-            raise LoggedError(self.log, "Invalid 'precision' option %r: %s", self.precision, excpt) from None
-        for warning in caught:
-            self.log.warning("%s", warning.message)
+            self._precision, notes = precision_option(self.precision, float(self.ell_max))
+        except ValueError as excpt:
+            raise LoggedError(self.log, "%s", excpt) from None
+        for note in notes:
+            self.log.warning("%s", note)
         if self.profile == "battaglia12" and np.isfinite(self._precision.x_out):
             raise LoggedError(
                 self.log,
