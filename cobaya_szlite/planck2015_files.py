@@ -131,8 +131,8 @@ def candidate_urls(data_file: DataFile, source: str | None) -> list[str]:
 
 def _offline_hint() -> str:
     return (f"Without internet, download the files by hand (upstream or installed names) into a "
-            f"folder and run again with {SOURCE_ENV}=<that folder>, or give the likelihood "
-            "'data_folder: <folder>'.")
+            f"folder and run again with {SOURCE_ENV}=<that folder> (checksums are checked), or "
+            "give the likelihood 'data_folder: <folder>' holding them under the installed names.")
 
 
 def copy_file(data_file: DataFile, folder: str, source: str | None = None,
@@ -174,8 +174,8 @@ def copy_file(data_file: DataFile, folder: str, source: str | None = None,
             raise InstallError(
                 f"{url} is not the file {data_file.name} this package was made for (SHA-256 "
                 f"{digest}, expected {data_file.sha256}: the file of {data_file.repository} at "
-                f"commit {data_file.commit}, {data_file.path}). Replace it with that file. "
-                + _offline_hint())
+                f"commit {data_file.commit}, {data_file.path}). Replace it with that file."
+                + ("" if source is not None else " " + _offline_hint()))
         if log:
             log(f"Copying {url}")
         _write(content, os.path.join(folder, data_file.name))

@@ -63,7 +63,8 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_ISOLATED_HOME, ignore_errors=True)
     if snapshot_config(USER_COBAYA_CONFIG) != _USER_CONFIG_AT_START:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        print(f"\nERROR: the tests created or changed the user's Cobaya config {USER_COBAYA_CONFIG}")
+        print(f"\nERROR: the user's Cobaya config {USER_COBAYA_CONFIG} was created or changed during the "
+              "test session: by the tests, or by another process (e.g. cobaya-install) run meanwhile")
 
 
 @pytest.fixture(scope="session")
