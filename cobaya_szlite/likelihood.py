@@ -366,12 +366,12 @@ class TSZBandpowers(Likelihood):
         J : numpy.ndarray, shape (n_bins, len(names))
             J[i, k] = d model_i / d names[k], in D_ell x 1e12 per unit of the param.
         """
-        theory_names, tsz_jacobian = self._tsz_jacobian(params_values)
+        theory_names, tsz_jacobian = self._tsz_jacobian()
         return theory_names + list(self._amplitudes), np.hstack([tsz_jacobian, self._templates.T])
 
-    def _tsz_jacobian(self, params_values: dict) -> tuple[list[str], np.ndarray]:
+    def _tsz_jacobian(self) -> tuple[list[str], np.ndarray]:
         """(theory input names, d tsz / d names (n_bins, n)) from ``Cl_sz_grad``."""
-        self._model_inputs(params_values)
+        self._set_bin_index(self.provider.get_Cl_sz())
         grad = self.provider.get_Cl_sz_grad()
         return list(grad["params"]), (grad["1h"] + grad["2h"])[self._index]
 
@@ -392,7 +392,7 @@ class TSZBandpowers(Likelihood):
             {param: d ln L / d param} (Python floats, per unit of the param) for every
             input the likelihood depends on.
         """
-        names, tsz_jacobian = self._tsz_jacobian(params_values)
+        names, tsz_jacobian = self._tsz_jacobian()
         tsz, amplitudes = self._model_inputs(params_values)
         tll, dtll = self._trispectrum(names)
         if tll is None:
@@ -420,7 +420,7 @@ class TSZBandpowers(Likelihood):
             ``names`` as for `model_jacobian`; F (len(names), len(names)) per unit of
             each pair of params.
         """
-        theory_names, tsz_jacobian = self._tsz_jacobian(params_values)
+        theory_names, tsz_jacobian = self._tsz_jacobian()
         names = theory_names + list(self._amplitudes)
         n_theory = len(theory_names)
         tsz, amplitudes = self._model_inputs(params_values)
